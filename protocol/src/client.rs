@@ -1,0 +1,205 @@
+//! Client → server messages (the `type` and `payload` of a client envelope).
+
+use crate::error::ErrorPayload;
+use crate::ids::{MessageId, RoomName, Seq};
+use crate::{MAX_HISTORY_LIMIT, MAX_TEXT_CHARS};
+use serde::{Deserialize, Serialize};
+
+/// Every message a client may send, tagged by `type` on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "payload")]
+pub enum ClientMsg {
+    #[serde(rename = "room:join")]
+    RoomJoin(RoomJoin),
+    #[serde(rename = "room:leave")]
+    RoomLeave(RoomLeave),
+    #[serde(rename = "chat:send")]
+    ChatSend(ChatSend),
+    #[serde(rename = "chat:history")]
+    ChatHistory(ChatHistory),
+    #[serde(rename = "chat:typing")]
+    ChatTyping(ChatTyping),
+    #[serde(rename = "chat:read")]
+    ChatRead(ChatRead),
+    #[serde(rename = "dm:open")]
+    DmOpen(DmOpen),
+    #[serde(rename = "notification:read")]
+    NotificationRead(NotificationRead),
+    #[serde(rename = "ping")]
+    Ping(Ping),
+}
+
+/// The `type` of a client message, without its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientType {
+    RoomJoin,
+    RoomLeave,
+    ChatSend,
+    ChatHistory,
+    ChatTyping,
+    ChatRead,
+    DmOpen,
+    NotificationRead,
+    Ping,
+}
+
+impl ClientType {
+    pub const ALL: [ClientType; 9] = [
+        Self::RoomJoin,
+        Self::RoomLeave,
+        Self::ChatSend,
+        Self::ChatHistory,
+        Self::ChatTyping,
+        Self::ChatRead,
+        Self::DmOpen,
+        Self::NotificationRead,
+        Self::Ping,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RoomJoin => "room:join",
+            Self::RoomLeave => "room:leave",
+            Self::ChatSend => "chat:send",
+            Self::ChatHistory => "chat:history",
+            Self::ChatTyping => "chat:typing",
+            Self::ChatRead => "chat:read",
+            Self::DmOpen => "dm:open",
+            Self::NotificationRead => "notification:read",
+            Self::Ping => "ping",
+        }
+    }
+
+    pub fn from_wire(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Acknowledged types are answered with `ack` or `error` and must carry an
+    /// `id`. `chat:typing` is fire-and-forget; `ping` is answered by `pong`.
+    pub fn is_acknowledged(self) -> bool {
+        !matches!(self, Self::ChatTyping | Self::Ping)
+    }
+}
+
+impl ClientMsg {
+    pub fn kind(&self) -> ClientType {
+        match self {
+            Self::RoomJoin(_) => ClientType::RoomJoin,
+            Self::RoomLeave(_) => ClientType::RoomLeave,
+            Self::ChatSend(_) => ClientType::ChatSend,
+            Self::ChatHistory(_) => ClientType::ChatHistory,
+            Self::ChatTyping(_) => ClientType::ChatTyping,
+            Self::ChatRead(_) => ClientType::ChatRead,
+            Self::DmOpen(_) => ClientType::DmOpen,
+            Self::NotificationRead(_) => ClientType::NotificationRead,
+            Self::Ping(_) => ClientType::Ping,
+        }
+    }
+
+    /// Checks the rules serde cannot express (lengths, one-of fields). Returns
+    /// an `invalid` error naming the field.
+    pub fn validate(&self) -> Result<(), ErrorPayload> {
+        match self {
+            Self::ChatSend(m) => validate_text(&m.text).map(|_| ()),
+            Self::ChatHistory(h) => {
+                if h.limit == 0 || h.limit > MAX_HISTORY_LIMIT {
+                    return Err(ErrorPayload::invalid(
+                        "limit",
+                        format!("must be between 1 and {MAX_HISTORY_LIMIT}"),
+                    ));
+                }
+                Ok(())
+            }
+            Self::NotificationRead(r) => match (&r.ids, r.all) {
+                (Some(ids), None | Some(false)) if !ids.is_empty() => Ok(()),
+                (None, Some(true)) => Ok(()),
+                (Some(_), Some(true)) => {
+                    Err(ErrorPayload::invalid("ids", "give either `ids` or `all: true`, not both"))
+                }
+                _ => Err(ErrorPayload::invalid("ids", "give a non-empty `ids` or `all: true`")),
+            },
+            Self::DmOpen(d) if d.user.trim().is_empty() => {
+                Err(ErrorPayload::invalid("user", "must not be empty"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Trims a chat text and checks its length (1..=4000 characters). Line breaks
+/// inside are kept.
+pub fn validate_text(text: &str) -> Result<&str, ErrorPayload> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ErrorPayload::invalid("text", "must not be empty"));
+    }
+    if trimmed.chars().count() > MAX_TEXT_CHARS {
+        return Err(ErrorPayload::invalid(
+            "text",
+            format!("must be at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    Ok(trimmed)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomJoin {
+    pub room: RoomName,
+    /// Replay messages after this seq instead of the latest 50.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_seq: Option<Seq>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLeave {
+    pub room: RoomName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSend {
+    pub room: RoomName,
+    pub text: String,
+    /// The `id` of the message this one replies to, in the same room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatHistory {
+    pub room: RoomName,
+    pub before_seq: Seq,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatTyping {
+    pub room: RoomName,
+    pub typing: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatRead {
+    pub room: RoomName,
+    pub seq: Seq,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmOpen {
+    /// The other user's name.
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationRead {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ping {
+    /// Opaque to the server, echoed unchanged in `pong` (a client clock
+    /// reading; integer or fractional milliseconds).
+    pub t: serde_json::Number,
+}

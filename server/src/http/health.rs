@@ -1,0 +1,16 @@
+use crate::state::AppState;
+use axum::extract::State;
+use axum::Json;
+use protocol::http::Health;
+
+/// `GET /health`: liveness and a few gauges.
+pub(super) async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        uptime_s: state.started.elapsed().as_secs(),
+        connections: state.chat.hub().connections() as u64,
+        node_id: "local".into(),
+        store: "memory".into(),
+        bus: "local".into(),
+    })
+}

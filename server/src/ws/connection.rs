@@ -1,0 +1,153 @@
+//! One task per socket: a single `select!` loop over the inbound stream, the
+//! outbound queue, the heartbeat timer, a close request from the hub and the
+//! server's shutdown token.
+//!
+//! Written against a generic `Stream`/`Sink` of axum `Message`s so that it
+//! can be driven by channels in unit tests as well as by a real socket.
+
+use super::dispatch;
+use crate::chat::Chat;
+use crate::config::Limits;
+use crate::hub::{ConnId, Frame, Outbox};
+use crate::shutdown::ShutdownToken;
+use axum::extract::ws::{CloseFrame, Message};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
+use protocol::{close, ClientEnvelope, ErrorCode, ErrorPayload, ServerEnvelope, User};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
+
+/// What a connection task needs from the server.
+#[derive(Clone)]
+pub struct ConnCtx {
+    pub chat: Chat,
+    pub limits: Limits,
+    pub shutdown: ShutdownToken,
+}
+
+/// Why the loop ended (for logs).
+#[derive(Debug)]
+enum End {
+    ClientClosed,
+    Shutdown,
+    Closed(u16),
+    HeartbeatTimeout,
+    WriteFailed,
+    TooBig,
+}
+
+/// Serves one authenticated socket until it closes.
+#[tracing::instrument(name = "ws", skip_all, fields(user = %user.name, conn))]
+pub async fn run<S>(socket: S, user: User, ctx: ConnCtx)
+where
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+{
+    let hub = ctx.chat.hub().clone();
+    let (outbox, mut queue, close_signal) = Outbox::new(ctx.limits.outbound_queue);
+    let conn = hub.connect(user.clone(), outbox);
+    tracing::Span::current().record("conn", conn.0);
+    tracing::debug!("connected");
+
+    let mut socket = socket;
+    let write_timeout = ctx.limits.write_timeout();
+    let ping_every = ctx.limits.ping_interval();
+    let mut heartbeat = interval_at(Instant::now() + ping_every, ping_every);
+    heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+
+    let end = loop {
+        tokio::select! {
+            biased;
+            () = ctx.shutdown.cancelled() => {
+                send_close(&mut socket, close::GOING_AWAY, "server shutting down", write_timeout).await;
+                break End::Shutdown;
+            }
+            code = close_signal.requested() => {
+                let reason = match code {
+                    close::SLOW_CONSUMER => "slow consumer: outbound queue full",
+                    close::GOING_AWAY => "server shutting down",
+                    _ => "closed by server",
+                };
+                send_close(&mut socket, code, reason, write_timeout).await;
+                break End::Closed(code);
+            }
+            frame = queue.recv() => {
+                // The hub holds a sender for as long as we are registered.
+                let Some(frame) = frame else { break End::Closed(close::GOING_AWAY) };
+                if !send_frame(&mut socket, frame, write_timeout).await {
+                    break End::WriteFailed;
+                }
+            }
+            inbound = socket.next() => {
+                last_heard = Instant::now();
+                match inbound {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    Some(Ok(Message::Text(text))) => {
+                        if text.len() > ctx.limits.max_frame_bytes {
+                            send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
+                            break End::TooBig;
+                        }
+                        hub.stats().frames_in.fetch_add(1, Ordering::Relaxed);
+                        let reply = handle_text(&ctx, conn, &user, text.as_str());
+                        if let Some(reply) = reply {
+                            if !send_frame(&mut socket, Frame::from(reply.encode()), write_timeout).await {
+                                break End::WriteFailed;
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let reply = ServerEnvelope::Error {
+                            id: None,
+                            payload: ErrorPayload::new(ErrorCode::BadFrame, "binary frames are not supported; send JSON text"),
+                        };
+                        if !send_frame(&mut socket, Frame::from(reply.encode()), write_timeout).await {
+                            break End::WriteFailed;
+                        }
+                    }
+                    // Pings are answered by the WebSocket layer; any frame proves liveness.
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                }
+            }
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= ctx.limits.ping_timeout() {
+                    break End::HeartbeatTimeout;
+                }
+                let ping = socket.send(Message::Ping(Default::default()));
+                if !matches!(timeout(write_timeout, ping).await, Ok(Ok(()))) {
+                    break End::WriteFailed;
+                }
+            }
+        }
+    };
+    hub.disconnect(conn);
+    match end {
+        End::Closed(code) => tracing::debug!(code, "closed by server"),
+        other => tracing::debug!(reason = ?other, "disconnected"),
+    }
+}
+
+/// Decodes one text frame and runs it; returns the reply, if any.
+fn handle_text(ctx: &ConnCtx, conn: ConnId, user: &User, text: &str) -> Option<ServerEnvelope> {
+    match ClientEnvelope::decode(text) {
+        Ok(envelope) => dispatch::handle(ctx, conn, user, envelope),
+        Err(e) => {
+            tracing::debug!(code = %e.code(), "refused frame: {}", e.payload.message);
+            Some(e.into())
+        }
+    }
+}
+
+async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    matches!(timeout(limit, socket.send(Message::Text(frame))).await, Ok(Ok(())))
+}
+
+async fn send_close<S>(socket: &mut S, code: u16, reason: &'static str, limit: Duration)
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = timeout(limit, socket.send(Message::Close(Some(frame)))).await;
+}

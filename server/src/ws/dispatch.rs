@@ -1,0 +1,53 @@
+//! Routes a decoded client message to the chat domain and shapes the reply.
+
+use super::connection::ConnCtx;
+use crate::hub::ConnId;
+use protocol::client::ChatTyping;
+use protocol::server::{Ack, Empty, Pong, Sent, TypingEvent};
+use protocol::{ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User};
+
+/// Runs one client message. Returns the frame to answer with, if any:
+/// `ack`/`error` for acknowledged types (which always carry an id, the
+/// decoder guarantees it), `pong` for `ping`, nothing for `chat:typing`.
+pub(super) fn handle(
+    ctx: &ConnCtx,
+    conn: ConnId,
+    user: &User,
+    ClientEnvelope { id, msg }: ClientEnvelope,
+) -> Option<ServerEnvelope> {
+    let chat = &ctx.chat;
+    let kind = msg.kind();
+    let result: Result<Ack, ErrorPayload> = match msg {
+        ClientMsg::Ping(p) => return Some(ServerEvent::Pong(Pong { t: p.t }).into()),
+        ClientMsg::ChatTyping(ChatTyping { room, typing }) => {
+            if chat.hub().is_member(conn, &room) {
+                let event = ServerEvent::ChatTyping(TypingEvent { room: room.clone(), user: user.clone(), typing });
+                chat.hub().publish_to_room(&room, event, Some(conn));
+            }
+            return None;
+        }
+        ClientMsg::RoomJoin(j) => chat.join(conn, &j.room, j.since_seq).map(Ack::RoomJoined),
+        ClientMsg::RoomLeave(l) => {
+            chat.leave(conn, &l.room);
+            Ok(Ack::Empty(Empty {}))
+        }
+        ClientMsg::ChatSend(send) => match &id {
+            Some(request) => chat.send(conn, user, request, &send).map(|message| Ack::Sent(Sent { message })),
+            None => Err(ErrorPayload::invalid("id", "is required for 'chat:send'")),
+        },
+        ClientMsg::ChatHistory(h) => chat.history(conn, &h.room, h.before_seq, h.limit).map(Ack::History),
+        ClientMsg::ChatRead(_) | ClientMsg::DmOpen(_) | ClientMsg::NotificationRead(_) => {
+            // Arrives with the chat-core and notification issues.
+            Err(ErrorPayload::new(
+                ErrorCode::UnknownType,
+                format!("'{}' is not supported by this server yet", kind.as_str()),
+            ))
+        }
+    };
+    Some(match (id, result) {
+        (Some(id), Ok(payload)) => ServerEnvelope::Ack { id, payload },
+        (id, Err(payload)) => ServerEnvelope::Error { id, payload },
+        // The decoder refuses acknowledged types without an id.
+        (None, Ok(_)) => return None,
+    })
+}

@@ -30,6 +30,7 @@ use crate::hub::Hub;
 use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
 use leptos::config::LeptosOptions;
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -68,6 +69,12 @@ pub async fn run(
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 
+    // Realtime frames are small and latency matters: no Nagle delay.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let stop = token.clone();
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {

@@ -95,7 +95,7 @@ async fn a_resend_with_the_same_id_is_not_stored_or_broadcast_twice() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
-    const N: usize = 1500;
+    const N: usize = 2000;
     let server = TestServer::start_with(|c| {
         c.limits.outbound_queue = 16;
         c.limits.write_timeout_ms = 1000;
@@ -116,7 +116,7 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         }
         seqs
     });
-    let text = "x".repeat(3000);
+    let text = "x".repeat(3900);
     for _ in 0..N {
         sender.say("general", &text).await;
         // Drop the sender's own copies as they come, so it is not a slow consumer itself.

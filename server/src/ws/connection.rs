@@ -141,7 +141,8 @@ async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
-    matches!(timeout(limit, socket.send(Message::Text(frame))).await, Ok(Ok(())))
+    let r = timeout(limit, socket.send(Message::Text(frame))).await;
+    matches!(r, Ok(Ok(())))
 }
 
 async fn send_close<S>(socket: &mut S, code: u16, reason: &'static str, limit: Duration)

@@ -90,6 +90,7 @@ impl Client {
             socket.set_recv_buffer_size(size).expect("rcvbuf");
         }
         let tcp = socket.connect(addr).await.expect("tcp connect");
+        tcp.set_nodelay(true).expect("nodelay");
         let url = format!("ws://{addr}/ws?name={name}");
         let (ws, _) = client_async(url, MaybeTlsStream::Plain(tcp)).await.expect("ws upgrade");
         Self { ws, next_id: 0, backlog: Default::default() }

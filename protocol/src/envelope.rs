@@ -138,8 +138,8 @@ fn decode_payload(kind: ClientType, json: &str) -> Result<ClientMsg, ErrorPayloa
 }
 
 /// Deserialises a payload, turning serde's error into `invalid` with the path
-/// of the failing field (`payload.room`, `payload.since_seq`, …).
-fn typed<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorPayload> {
+/// of the failing field (`room`, `since_seq`, …). HTTP bodies use it too.
+pub fn typed<T: serde::de::DeserializeOwned>(json: &str) -> Result<T, ErrorPayload> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let message = strip_position(&e.inner().to_string());

@@ -120,3 +120,69 @@ mod tests {
         assert_eq!(serde_json::to_string(&Recipients::All).unwrap(), r#""*""#);
     }
 }
+
+/// Checks a username: 3 to 32 characters, letters, digits, `_`, `.` and `-`,
+/// starting with a letter or digit. Returns a message for the `username` field.
+pub fn validate_username(name: &str) -> Result<(), &'static str> {
+    let len = name.chars().count();
+    if !(3..=32).contains(&len) {
+        return Err("must be 3 to 32 characters long");
+    }
+    let mut chars = name.chars();
+    if !chars.next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        return Err("must start with a letter or a digit");
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
+        return Err("may only contain letters, digits, '_', '.' and '-'");
+    }
+    Ok(())
+}
+
+/// Checks a password: 8 to 128 characters.
+pub fn validate_password(password: &str) -> Result<(), &'static str> {
+    let len = password.chars().count();
+    if len < 8 {
+        return Err("must be at least 8 characters long");
+    }
+    if len > 128 {
+        return Err("must be at most 128 characters long");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for ok in ["aiko", "ben_2", "a.b-c", "007"] {
+            assert_eq!(validate_username(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "ab", "_ab", "-ab", "a b", "ünï", &"x".repeat(33)] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        assert!(validate_password("short").is_err());
+        assert!(validate_password("long enough").is_ok());
+        assert!(validate_password(&"p".repeat(129)).is_err());
+    }
+}
+
+/// `GET /api/auth/me` (extension): the caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user: User,
+    pub admin: bool,
+}
+
+/// An entry of `GET /api/admin/users` (extension, admins only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub user: User,
+    pub admin: bool,
+    pub created_at: crate::ids::Timestamp,
+}

@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Debug, Clone, Parser)]
-#[command(name = "hibiki", version, about = "Hibiki: realtime chat and notifications")]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
@@ -25,6 +24,33 @@ pub struct Config {
     /// Log filter, `RUST_LOG` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info,tower_http=info")]
     pub log: String,
+
+    /// Secret for signing session tokens (HS256). When unset, one is generated
+    /// on first start and kept in the store, so sessions survive restarts.
+    #[arg(long, env = "HIBIKI_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of a session token, in hours.
+    #[arg(long, env = "HIBIKI_TOKEN_TTL_HOURS", default_value_t = 24 * 7)]
+    pub token_ttl_hours: u64,
+
+    /// Mark the session cookie `Secure` (set when Hibiki is served over HTTPS).
+    #[arg(long, env = "HIBIKI_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Origins allowed to open a WebSocket (comma-separated), e.g.
+    /// `https://chat.example.com`. The listen address's own origins
+    /// (`http://127.0.0.1:3000`, `http://localhost:3000`) are always allowed.
+    #[arg(long, env = "HIBIKI_PUBLIC_ORIGIN", value_delimiter = ',')]
+    pub public_origin: Vec<String>,
+
+    /// Set by `cargo leptos watch`; enables its live-reload socket in the CSP.
+    #[arg(long, env = "LEPTOS_WATCH", hide = true)]
+    pub leptos_watch: Option<String>,
+
+    /// Port of `cargo leptos watch`'s live-reload socket.
+    #[arg(long, env = "LEPTOS_RELOAD_PORT", default_value_t = 3001, hide = true)]
+    pub reload_port: u16,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -54,6 +80,44 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_WRITE_TIMEOUT_MS", default_value_t = 10_000)]
     pub write_timeout_ms: u64,
 
+    /// Inbound frames per second a connection may send (sustained).
+    #[arg(long, env = "HIBIKI_FRAMES_PER_SECOND", default_value_t = 10.0)]
+    pub frames_per_second: f64,
+
+    /// Inbound frames a connection may send in a burst.
+    #[arg(long, env = "HIBIKI_FRAME_BURST", default_value_t = 30.0)]
+    pub frame_burst: f64,
+
+    /// Frames refused with `rate_limited` in a row before the connection is
+    /// closed with 1008 (policy violation).
+    #[arg(long, env = "HIBIKI_FLOOD_STRIKES", default_value_t = 20)]
+    pub flood_strikes: u32,
+
+    /// Open WebSocket connections allowed from one IP address (429 beyond).
+    #[arg(long, env = "HIBIKI_MAX_CONNECTIONS_PER_IP", default_value_t = 50)]
+    pub max_connections_per_ip: usize,
+
+    /// Open WebSocket connections allowed in total (503 beyond).
+    #[arg(long, env = "HIBIKI_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Login and register attempts per minute from one IP address.
+    #[arg(long, env = "HIBIKI_LOGIN_PER_IP_PER_MIN", default_value_t = 20.0)]
+    pub login_per_ip_per_min: f64,
+
+    /// Login attempts per minute for one username.
+    #[arg(long, env = "HIBIKI_LOGIN_PER_NAME_PER_MIN", default_value_t = 5.0)]
+    pub login_per_name_per_min: f64,
+
+    /// Largest HTTP request body, in bytes (413 beyond).
+    #[arg(long, env = "HIBIKI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Time a client has to send its request headers (slowloris, half-open
+    /// handshakes), in seconds.
+    #[arg(long, env = "HIBIKI_HEADER_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_s: u64,
+
     /// Time allowed for connections to close on shutdown, in seconds.
     #[arg(long, env = "HIBIKI_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
@@ -72,9 +136,29 @@ impl Limits {
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_s)
     }
+    pub fn header_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_timeout_s)
+    }
 }
 
 impl Config {
+    /// The live-reload port when running under `cargo leptos watch`.
+    pub fn dev_reload_port(&self) -> Option<u16> {
+        self.leptos_watch.as_ref().map(|_| self.reload_port)
+    }
+
+    /// Origins allowed to open a WebSocket: the configured ones plus the
+    /// listen address's own.
+    pub fn allowed_origins(&self, addr: std::net::SocketAddr) -> Vec<String> {
+        let port = addr.port();
+        let mut origins: Vec<String> =
+            self.public_origin.iter().map(|o| o.trim().trim_end_matches('/').to_owned()).collect();
+        origins.push(format!("http://{addr}"));
+        origins.push(format!("http://localhost:{port}"));
+        origins.push(format!("http://127.0.0.1:{port}"));
+        origins
+    }
+
     /// Defaults for tests and embedding: like running `hibiki` with no flags
     /// and no environment.
     pub fn defaults() -> Self {
@@ -82,12 +166,17 @@ impl Config {
     }
 
     fn parse_from_defaults() -> Self {
-        // `try_parse_from` with only the program name yields the declared defaults;
-        // the environment is deliberately not consulted here.
-        let mut cmd = <Self as clap::CommandFactory>::command();
-        cmd = cmd.mut_args(|a| a.env(None::<&str>));
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            config: Config,
+        }
+        // Parsing only the program name yields the declared defaults; the
+        // environment is deliberately not consulted here.
+        let cmd = <Defaults as clap::CommandFactory>::command().mut_args(|a| a.env(None::<&str>));
         let matches = cmd.get_matches_from(["hibiki"]);
-        <Self as clap::FromArgMatches>::from_arg_matches(&matches)
+        <Defaults as clap::FromArgMatches>::from_arg_matches(&matches)
+            .map(|d| d.config)
             .unwrap_or_else(|e| panic!("built-in defaults are valid: {e}"))
     }
 }

@@ -1,39 +1,122 @@
-//! HTTP errors: one enum, rendered as the protocol's JSON error body. Client
-//! errors carry their own message; internal ones are logged and answered with
-//! a generic message.
+//! HTTP errors: one enum, rendered as the protocol's JSON error body with the
+//! matching status. Client errors carry their own message; internal ones are
+//! logged here and answered with a generic message (no SQL or paths leak).
 
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::{ErrorCode, ErrorPayload};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    /// 400 `invalid`, naming the field.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// 400 `bad_frame`: the body is not JSON at all.
     #[error("{0}")]
-    BadRequest(String),
+    BadBody(String),
+    /// 413: the body is over the configured limit.
+    #[error("the request body is too large (limit {limit} bytes)")]
+    TooLarge { limit: usize },
+    /// 401.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// 429, with `Retry-After`.
+    #[error("too many requests; retry in {retry_after_ms} ms")]
+    RateLimited { retry_after_ms: u64 },
+    /// 503: at capacity.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid { field: field.into(), message: message.into() }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    fn status_and_payload(&self) -> (StatusCode, ErrorPayload) {
+        use AppError as E;
+        match self {
+            E::Invalid { field, message } => {
+                (StatusCode::BAD_REQUEST, ErrorPayload::invalid(field.clone(), message.clone()))
+            }
+            E::TooLarge { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, ErrorPayload::invalid("body", self.to_string()))
+            }
+            E::BadBody(m) => (StatusCode::BAD_REQUEST, ErrorPayload::new(ErrorCode::BadFrame, m.clone())),
+            E::Unauthorized(m) => (StatusCode::UNAUTHORIZED, ErrorPayload::new(ErrorCode::Unauthorized, m.clone())),
+            E::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorPayload::new(ErrorCode::Forbidden, m.clone())),
+            E::NotFound(m) => (StatusCode::NOT_FOUND, ErrorPayload::new(ErrorCode::NotFound, m.clone())),
+            E::Conflict(m) => (StatusCode::CONFLICT, ErrorPayload::new(ErrorCode::Conflict, m.clone())),
+            E::RateLimited { retry_after_ms } => {
+                (StatusCode::TOO_MANY_REQUESTS, ErrorPayload::rate_limited(*retry_after_ms))
+            }
+            E::Unavailable(m) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorPayload::new(ErrorCode::RateLimited, m.clone()))
+            }
+            E::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorPayload::new(ErrorCode::Internal, "internal server error"),
+                )
+            }
+        }
+    }
+}
+
+impl From<ErrorPayload> for AppError {
+    /// A protocol error (e.g. from decoding a body) as an HTTP error.
+    fn from(p: ErrorPayload) -> Self {
+        match p.code {
+            ErrorCode::Invalid => Self::Invalid {
+                field: p.field.unwrap_or_else(|| "body".into()),
+                message: p.message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap_or(p.message),
+            },
+            ErrorCode::BadFrame | ErrorCode::UnknownType => Self::BadBody(p.message),
+            ErrorCode::Unauthorized => Self::Unauthorized(p.message),
+            ErrorCode::Forbidden => Self::Forbidden(p.message),
+            ErrorCode::NotFound => Self::NotFound(p.message),
+            ErrorCode::Conflict => Self::Conflict(p.message),
+            ErrorCode::RateLimited => Self::RateLimited { retry_after_ms: p.retry_after_ms.unwrap_or(1000) },
+            ErrorCode::Internal => Self::Internal(p.message),
+        }
+    }
+}
+
+impl From<crate::storage::StoreError> for AppError {
+    fn from(e: crate::storage::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::Invalid),
-            Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
-            Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
-            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
-        };
-        let message = match &self {
-            Self::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                "internal server error".to_owned()
+        let (status, payload) = self.status_and_payload();
+        let retry = payload.retry_after_ms;
+        let mut response = (status, Json(payload)).into_response();
+        if let Some(ms) = retry {
+            let secs = ms.div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            other => other.to_string(),
-        };
-        (status, Json(ErrorPayload::new(code, message))).into_response()
+        }
+        response
     }
 }

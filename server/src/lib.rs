@@ -10,39 +10,53 @@
 //! - [`ws`]: the per-socket task and message dispatch.
 //! - [`hub`]: connections, rooms and fan-out; no I/O.
 //! - [`chat`]: the chat domain, the only place that persists then publishes.
-//! - [`guests`]: guest identities of the foundation slice.
+//! - [`auth`]: JWT sessions, password hashing, the `AuthUser` extractor.
+//! - [`storage`]: the SQLite store (`Db`), migrations in `server/migrations`.
+//! - [`limits`]: token buckets and connection counters.
+//! - `serve`: the accept loop (header timeout, TCP_NODELAY, peer address).
 //! - [`error`]: HTTP errors as the protocol's JSON error body.
 
+pub mod accounts;
+pub mod auth;
 pub mod chat;
+mod clock;
 pub mod config;
 pub mod error;
-pub mod guests;
 pub mod http;
 pub mod hub;
+pub mod limits;
+mod serve;
 pub mod shutdown;
 pub mod state;
+pub mod storage;
 pub mod telemetry;
 pub mod ws;
 
-use crate::chat::{Chat, MessageLog, DEFAULT_ROOMS};
+use crate::auth::{password, Keys};
+use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::limits::{ConnectionLimits, KeyedLimiter, Rate};
 use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
+use crate::storage::{Db, StoreError};
 use leptos::config::LeptosOptions;
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio_util::task::TaskTracker;
 
-/// Why the server stopped with an error.
+/// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("serving failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("start-up: {0}")]
+    Startup(String),
 }
 
 /// Serves Hibiki on `listener` until `shutdown` resolves, then closes every
@@ -54,45 +68,62 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
     let addr = listener.local_addr()?;
-    let token = ShutdownToken::new();
-    let grace = config.limits.shutdown_grace();
-    let state = AppState {
-        leptos_options: leptos_options(&config, addr),
-        chat: Chat::new(Hub::new(), MessageLog::with_rooms(DEFAULT_ROOMS)),
-        guests: Default::default(),
-        shutdown: token.clone(),
-        tasks: TaskTracker::new(),
-        started: Instant::now(),
-        config: Arc::new(config),
-    };
+    let state = build_state(config, addr).await?;
+    let token = state.shutdown.clone();
     let tasks = state.tasks.clone();
+    let limits = state.config.limits.clone();
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 
-    // Realtime frames are small and latency matters: no Nagle delay.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
     let stop = token.clone();
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = stop.cancelled() => {}
-            }
-            // Tell every connection task to send 1001 and finish.
-            stop.cancel();
-        })
-        .await?;
+    tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => {}
+            () = stop.cancelled() => {}
+        }
+        // One token reaches the accept loop, every HTTP connection and every
+        // WebSocket task (which closes with 1001).
+        stop.cancel();
+    });
+    serve::serve(listener, app, limits.header_timeout(), token).await;
 
     tasks.close();
+    let grace = limits.shutdown_grace();
     if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
         tracing::warn!(?grace, "connections still open after the grace period; exiting anyway");
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, ServerError> {
+    let db = Db::connect(&config.database_url).await?;
+    let secret = match &config.jwt_secret {
+        Some(s) if s.len() >= 16 => s.clone(),
+        Some(_) => return Err(ServerError::Startup("HIBIKI_JWT_SECRET must be at least 16 characters".into())),
+        None => db.setting_or_insert("jwt_secret", || hex::encode(rand::random::<[u8; 32]>())).await?,
+    };
+    let keys = Keys::new(secret.as_bytes(), Duration::from_secs(config.token_ttl_hours.max(1) * 3600));
+    let dummy_hash = password::hash("not a real password".into())
+        .await
+        .map_err(|e| ServerError::Startup(e.to_string()))?;
+    let l = &config.limits;
+    let per_minute = |n: f64| Rate { capacity: n.max(1.0), per_second: n / 60.0 };
+    Ok(AppState {
+        leptos_options: leptos_options(&config, addr),
+        chat: Chat::new(Hub::new(), db.clone()),
+        allowed_origins: config.allowed_origins(addr).into(),
+        connection_limits: ConnectionLimits::new(l.max_connections_per_ip, l.max_connections),
+        login_by_ip: Arc::new(KeyedLimiter::new(per_minute(l.login_per_ip_per_min))),
+        login_by_name: Arc::new(KeyedLimiter::new(per_minute(l.login_per_name_per_min))),
+        dummy_hash: dummy_hash.into(),
+        shutdown: ShutdownToken::new(),
+        tasks: TaskTracker::new(),
+        started: Instant::now(),
+        db,
+        keys,
+        config: Arc::new(config),
+    })
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {

@@ -1,12 +1,15 @@
 //! Shared application state: cheap handles only; handlers take the slice they
 //! need through `FromRef`.
 
+use crate::auth::Keys;
 use crate::chat::Chat;
 use crate::config::Config;
-use crate::guests::Guests;
+use crate::limits::{ConnectionLimits, KeyedLimiter};
 use crate::shutdown::ShutdownToken;
+use crate::storage::Db;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio_util::task::TaskTracker;
@@ -15,10 +18,19 @@ use tokio_util::task::TaskTracker;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub config: Arc<Config>,
+    pub db: Db,
+    pub keys: Keys,
     pub chat: Chat,
-    pub guests: Guests,
+    /// Origins allowed to open a WebSocket (cross-site WebSocket hijacking).
+    pub allowed_origins: Arc<[String]>,
+    pub connection_limits: ConnectionLimits,
+    pub login_by_ip: Arc<KeyedLimiter<IpAddr>>,
+    pub login_by_name: Arc<KeyedLimiter<String>>,
+    /// A real argon2 hash to verify against when a login names no user, so
+    /// response time does not reveal which names exist.
+    pub dummy_hash: Arc<str>,
     pub shutdown: ShutdownToken,
-    /// Tracks connection tasks so shutdown can wait for their close frames.
+    /// Tracks WebSocket tasks so shutdown can wait for their close frames.
     pub tasks: TaskTracker,
     pub started: Instant,
 }

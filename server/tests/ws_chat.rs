@@ -9,8 +9,8 @@ use protocol::{ClientMsg, ErrorCode, ServerEnvelope, ServerEvent};
 #[tokio::test]
 async fn both_members_receive_each_message_once_in_order() {
     let server = TestServer::start().await;
-    let mut aiko = server.connect("aiko").await;
-    let mut ben = server.connect("ben").await;
+    let mut aiko = server.user("aiko").await;
+    let mut ben = server.user("ben").await;
     aiko.join("general").await;
     let joined = ben.join("general").await;
     assert_eq!(joined.room, room("general"));
@@ -45,7 +45,7 @@ async fn both_members_receive_each_message_once_in_order() {
 #[tokio::test]
 async fn malformed_frames_get_typed_errors_and_the_connection_keeps_working() {
     let server = TestServer::start().await;
-    let mut c = server.connect("carol").await;
+    let mut c = server.user("carol").await;
     c.join("general").await;
 
     let cases = [
@@ -74,8 +74,8 @@ async fn malformed_frames_get_typed_errors_and_the_connection_keeps_working() {
 #[tokio::test]
 async fn a_resend_with_the_same_id_is_not_stored_or_broadcast_twice() {
     let server = TestServer::start().await;
-    let mut a = server.connect("dora").await;
-    let mut b = server.connect("eli").await;
+    let mut a = server.user("dora").await;
+    let mut b = server.user("eli").await;
     a.join("general").await;
     b.join("general").await;
     let id = a.next_id();
@@ -98,15 +98,19 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
     const N: usize = 2000;
     let server = TestServer::start_with(|c| {
         c.limits.outbound_queue = 16;
+        // This sender is a firehose on purpose: lift the inbound rate limit.
+        c.limits.frames_per_second = 1e6;
+        c.limits.frame_burst = 1e6;
         c.limits.write_timeout_ms = 1000;
     })
     .await;
     // The stalled client has a tiny receive window and never reads after joining.
-    let mut stalled = Client::connect(server.addr, "stalled", Some(4096)).await;
+    let token = server.register("stalled").await;
+    let mut stalled = Client::connect(server.addr, &format!("/ws?token={token}"), Some(4096)).await;
     stalled.join("general").await;
-    let mut sender = server.connect("fast-sender").await;
+    let mut sender = server.user("fast-sender").await;
     sender.join("general").await;
-    let mut reader = server.connect("reader").await;
+    let mut reader = server.user("reader").await;
     reader.join("general").await;
 
     let reading = tokio::spawn(async move {

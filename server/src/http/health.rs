@@ -8,9 +8,9 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".into(),
         uptime_s: state.started.elapsed().as_secs(),
-        connections: state.chat.hub().connections() as u64,
+        connections: state.connection_limits.open() as u64,
         node_id: "local".into(),
-        store: "memory".into(),
+        store: state.db.kind().into(),
         bus: "local".into(),
     })
 }

@@ -1,31 +1,58 @@
+use crate::auth::AuthUser;
 use crate::error::AppError;
+use crate::limits::Refused;
 use crate::state::AppState;
 use crate::ws::ConnCtx;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
+use axum::http::header::ORIGIN;
+use axum::http::request::Parts;
 use axum::response::Response;
-use serde::Deserialize;
+use std::net::SocketAddr;
 
-#[derive(Deserialize)]
-pub(super) struct WsParams {
-    name: Option<String>,
-}
-
-/// `GET /ws?name=<guest>`: upgrades to the v1 WebSocket protocol.
+/// `GET /ws`: upgrades an authenticated caller to the v1 WebSocket protocol.
+///
+/// Checked before the upgrade, in this order: the `Origin` (403), the
+/// connection limits (429 per IP, 503 in total), the session (401).
 pub(super) async fn upgrade(
     State(state): State<AppState>,
-    Query(params): Query<WsParams>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut parts: Parts,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    let name = params.name.ok_or_else(|| AppError::Unauthorized("a guest name is required (?name=)".into()))?;
-    let user = state.guests.user(&name).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    check_origin(&state, &parts)?;
+    let slot = state.connection_limits.acquire(peer.ip()).map_err(|r| match r {
+        Refused::PerIp => AppError::RateLimited { retry_after_ms: 5_000 },
+        Refused::Total => AppError::Unavailable("server full; try again later".into()),
+    })?;
+    let user = AuthUser::from_request_parts(&mut parts, &state).await?.user;
     let limits = &state.config.limits;
     let ctx = ConnCtx { chat: state.chat.clone(), limits: limits.clone(), shutdown: state.shutdown.clone() };
     let tasks = state.tasks.clone();
     // The transport refuses frames far beyond the limit outright; frames just
     // over it are closed with 1009 by the connection loop.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
-    Ok(ws
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| tasks.track_future(crate::ws::run(socket, user, ctx))))
+    Ok(ws.max_message_size(hard_cap).max_frame_size(hard_cap).on_upgrade(move |socket| {
+        tasks.track_future(async move {
+            crate::ws::run(socket, user, ctx).await;
+            drop(slot);
+        })
+    }))
+}
+
+/// Browsers always send `Origin` on a WebSocket handshake; refusing foreign
+/// origins stops another site from riding the user's cookie. Clients without
+/// an `Origin` (not browsers) must present a token anyway.
+fn check_origin(state: &AppState, parts: &Parts) -> Result<(), AppError> {
+    match parts.headers.get(ORIGIN) {
+        None => Ok(()),
+        Some(origin) => {
+            let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+            if state.allowed_origins.iter().any(|o| o == origin) {
+                Ok(())
+            } else {
+                tracing::warn!(%origin, "WebSocket refused: foreign origin");
+                Err(AppError::Forbidden(format!("origin '{origin}' is not allowed")))
+            }
+        }
+    }
 }

@@ -12,7 +12,9 @@ use crate::hub::{ConnId, Frame, Outbox};
 use crate::shutdown::ShutdownToken;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use protocol::{close, ClientEnvelope, ErrorCode, ErrorPayload, ServerEnvelope, User};
+use crate::limits::{Rate, TokenBucket};
+use protocol::envelope::RawFrame;
+use protocol::{close, ClientEnvelope, ErrorCode, ErrorPayload, RequestId, ServerEnvelope, User};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
@@ -34,6 +36,7 @@ enum End {
     HeartbeatTimeout,
     WriteFailed,
     TooBig,
+    Flood,
 }
 
 /// Serves one authenticated socket until it closes.
@@ -54,6 +57,11 @@ where
     let mut heartbeat = interval_at(Instant::now() + ping_every, ping_every);
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
+    let mut inbound_rate = TokenBucket::new(
+        Rate { capacity: ctx.limits.frame_burst.max(1.0), per_second: ctx.limits.frames_per_second },
+        std::time::Instant::now(),
+    );
+    let mut strikes = 0u32;
 
     let end = loop {
         tokio::select! {
@@ -81,14 +89,34 @@ where
             inbound = socket.next() => {
                 last_heard = Instant::now();
                 match inbound {
-                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    Some(Err(e)) => {
+                        if is_too_big(e) {
+                            send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
+                            break End::TooBig;
+                        }
+                        break End::ClientClosed;
+                    }
+                    None | Some(Ok(Message::Close(_))) => break End::ClientClosed,
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > ctx.limits.max_frame_bytes {
                             send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
                             break End::TooBig;
                         }
                         hub.stats().frames_in.fetch_add(1, Ordering::Relaxed);
-                        let reply = handle_text(&ctx, conn, &user, text.as_str());
+                        let reply = match inbound_rate.take(std::time::Instant::now()) {
+                            Ok(()) => {
+                                strikes = 0;
+                                handle_text(&ctx, conn, &user, text.as_str()).await
+                            }
+                            Err(wait) => {
+                                strikes += 1;
+                                if strikes > ctx.limits.flood_strikes {
+                                    send_close(&mut socket, close::POLICY_VIOLATION, "flooding: too many frames", write_timeout).await;
+                                    break End::Flood;
+                                }
+                                Some(rate_limited(text.as_str(), wait))
+                            }
+                        };
                         if let Some(reply) = reply {
                             if !send_frame(&mut socket, Frame::from(reply.encode()), write_timeout).await {
                                 break End::WriteFailed;
@@ -127,14 +155,31 @@ where
 }
 
 /// Decodes one text frame and runs it; returns the reply, if any.
-fn handle_text(ctx: &ConnCtx, conn: ConnId, user: &User, text: &str) -> Option<ServerEnvelope> {
+async fn handle_text(ctx: &ConnCtx, conn: ConnId, user: &User, text: &str) -> Option<ServerEnvelope> {
     match ClientEnvelope::decode(text) {
-        Ok(envelope) => dispatch::handle(ctx, conn, user, envelope),
+        Ok(envelope) => dispatch::handle(ctx, conn, user, envelope).await,
         Err(e) => {
             tracing::debug!(code = %e.code(), "refused frame: {}", e.payload.message);
             Some(e.into())
         }
     }
+}
+
+/// Whether the transport refused a frame for its size (beyond the hard cap).
+fn is_too_big(e: axum::Error) -> bool {
+    let inner = e.into_inner();
+    matches!(
+        inner.downcast_ref::<tungstenite::Error>(),
+        Some(tungstenite::Error::Capacity(_))
+    )
+}
+
+/// The `rate_limited` reply to a frame refused by the inbound limiter. The
+/// frame is only split (not decoded) to echo its id.
+fn rate_limited(text: &str, wait: Duration) -> ServerEnvelope {
+    let id = RawFrame::parse(text).ok().and_then(|f| f.id).and_then(|id| RequestId::parse(id.into_owned()).ok());
+    let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+    ServerEnvelope::Error { id, payload: ErrorPayload::rate_limited(ms) }
 }
 
 async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool

@@ -9,7 +9,7 @@ use protocol::{ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelop
 /// Runs one client message. Returns the frame to answer with, if any:
 /// `ack`/`error` for acknowledged types (which always carry an id, the
 /// decoder guarantees it), `pong` for `ping`, nothing for `chat:typing`.
-pub(super) fn handle(
+pub(super) async fn handle(
     ctx: &ConnCtx,
     conn: ConnId,
     user: &User,
@@ -26,16 +26,16 @@ pub(super) fn handle(
             }
             return None;
         }
-        ClientMsg::RoomJoin(j) => chat.join(conn, &j.room, j.since_seq).map(Ack::RoomJoined),
+        ClientMsg::RoomJoin(j) => chat.join(conn, user, &j.room, j.since_seq).await.map(Ack::RoomJoined),
         ClientMsg::RoomLeave(l) => {
             chat.leave(conn, &l.room);
             Ok(Ack::Empty(Empty {}))
         }
         ClientMsg::ChatSend(send) => match &id {
-            Some(request) => chat.send(conn, user, request, &send).map(|message| Ack::Sent(Sent { message })),
+            Some(request) => chat.send(conn, user, request, &send).await.map(|message| Ack::Sent(Sent { message })),
             None => Err(ErrorPayload::invalid("id", "is required for 'chat:send'")),
         },
-        ClientMsg::ChatHistory(h) => chat.history(conn, &h.room, h.before_seq, h.limit).map(Ack::History),
+        ClientMsg::ChatHistory(h) => chat.history(conn, &h.room, h.before_seq, h.limit).await.map(Ack::History),
         ClientMsg::ChatRead(_) | ClientMsg::DmOpen(_) | ClientMsg::NotificationRead(_) => {
             // Arrives with the chat-core and notification issues.
             Err(ErrorPayload::new(

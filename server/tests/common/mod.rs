@@ -5,7 +5,8 @@
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
 use protocol::server::{Message as ChatMessage, RoomJoined};
-use protocol::{Ack, ClientEnvelope, ClientMsg, RequestId, RoomName, ServerEnvelope, ServerEvent};
+use protocol::http::{AuthResponse, Credentials};
+use protocol::{Ack, ClientEnvelope, ErrorPayload, ClientMsg, RequestId, RoomName, ServerEnvelope, ServerEvent};
 use server::config::Config;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -33,6 +34,14 @@ impl TestServer {
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
+        // A fresh SQLite file per server: tests are independent and real.
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let db = std::env::temp_dir().join(format!("hibiki-test-{}-{n}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        config.database_url = format!("sqlite://{}", db.display());
         config.log = std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into());
         tweak(&mut config);
         server::telemetry::init(&config.log);
@@ -63,9 +72,39 @@ impl TestServer {
         }
     }
 
-    pub async fn connect(&self, name: &str) -> Client {
-        Client::connect(self.addr, name, None).await
+    /// Registers `name` (password "password-{name}") and returns the token.
+    pub async fn register(&self, name: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(self.url("/api/auth/register"))
+            .json(&Credentials { username: name.into(), password: format!("password-{name}") })
+            .send()
+            .await
+            .expect("register request");
+        assert_eq!(res.status(), 201, "register {name}");
+        res.json::<AuthResponse>().await.expect("auth body").token
     }
+
+    /// Connects with an existing token.
+    pub async fn connect_token(&self, token: &str) -> Client {
+        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[]).await.expect("upgrade")
+    }
+
+    /// Registers `name` and connects with its token.
+    pub async fn user(&self, name: &str) -> Client {
+        let token = self.register(name).await;
+        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[]).await.expect("upgrade")
+    }
+
+    /// Tries a WebSocket handshake; `Err` carries the HTTP status and JSON body of a refusal.
+    pub async fn try_ws(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Result<Client, (u16, serde_json::Value)> {
+        Client::connect_with(self.addr, path_and_query, headers).await
+    }
+}
+
+pub async fn http_error_body(res: reqwest::Response) -> (u16, ErrorPayload) {
+    let status = res.status().as_u16();
+    let body = res.json::<ErrorPayload>().await.expect("a JSON error body");
+    (status, body)
 }
 
 pub type Ws = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
@@ -84,16 +123,43 @@ pub fn room(name: &str) -> RoomName {
 impl Client {
     /// Connects over a fresh TCP socket; `recv_buffer` shrinks the socket's
     /// receive buffer (for slow-consumer tests).
-    pub async fn connect(addr: SocketAddr, name: &str, recv_buffer: Option<u32>) -> Self {
+    pub async fn connect(addr: SocketAddr, path_and_query: &str, recv_buffer: Option<u32>) -> Self {
         let socket = TcpSocket::new_v4().expect("socket");
         if let Some(size) = recv_buffer {
             socket.set_recv_buffer_size(size).expect("rcvbuf");
         }
         let tcp = socket.connect(addr).await.expect("tcp connect");
         tcp.set_nodelay(true).expect("nodelay");
-        let url = format!("ws://{addr}/ws?name={name}");
+        let url = format!("ws://{addr}{path_and_query}");
         let (ws, _) = client_async(url, MaybeTlsStream::Plain(tcp)).await.expect("ws upgrade");
         Self { ws, next_id: 0, backlog: Default::default() }
+    }
+
+    /// Handshake with a path and extra headers; a refusal returns its status and body.
+    pub async fn connect_with(
+        addr: SocketAddr,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Self, (u16, serde_json::Value)> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("ws://{addr}{path_and_query}").into_client_request().expect("request");
+        for (k, v) in headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                http::HeaderValue::from_str(v).expect("header value"),
+            );
+        }
+        let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp connect");
+        tcp.set_nodelay(true).expect("nodelay");
+        match client_async(request, MaybeTlsStream::Plain(tcp)).await {
+            Ok((ws, _)) => Ok(Self { ws, next_id: 0, backlog: Default::default() }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                let status = res.status().as_u16();
+                let body = res.body().as_deref().map(|b| serde_json::from_slice(b).expect("JSON error body"));
+                Err((status, body.unwrap_or(serde_json::Value::Null)))
+            }
+            Err(e) => panic!("handshake failed: {e}"),
+        }
     }
 
     pub fn next_id(&mut self) -> RequestId {

@@ -1,0 +1,79 @@
+//! The store: SQLite through sqlx, one file per aggregate, methods in CRUD
+//! order. Row structs stay here; handlers see domain/wire types only.
+//!
+//! `Db` is the whole interface the rest of the server uses, so a PostgreSQL
+//! backend can be added behind it without touching handlers. Queries are
+//! checked at run time (no database exists at compile time).
+
+mod messages;
+mod rooms;
+mod settings;
+mod users;
+
+pub use messages::{AppendError, Stored};
+pub use rooms::{RoomListing, RoomRow};
+pub use users::{NewUser, UserRow};
+
+pub(crate) use crate::clock::now_ms;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Store failures. Constraint violations the caller must handle are typed;
+/// everything else is internal.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    #[error("unsupported database url '{0}' (expected sqlite://PATH)")]
+    Unsupported(String),
+}
+
+/// A cheap handle on the connection pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: SqlitePool,
+}
+
+impl Db {
+    /// Opens (creating the file if needed) and migrates the store at `url`.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Unsupported(url.to_owned()));
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            // WAL lets readers proceed while one writer commits.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// A short name for `/health`.
+    pub fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict_or(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict,
+        _ => StoreError::Db(e),
+    }
+}

@@ -1,0 +1,87 @@
+//! Users: accounts with a password hash and an admin flag.
+
+use super::{conflict_or, now_ms, Db, StoreError};
+use protocol::{User, UserId};
+
+/// A user as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub name: String,
+    pub password_hash: String,
+    pub is_admin: bool,
+    pub created_at: i64,
+}
+
+impl UserRow {
+    pub fn to_user(&self) -> User {
+        User { id: UserId(self.id), name: self.name.clone() }
+    }
+}
+
+/// What creating a user needs.
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub password_hash: &'a str,
+    /// `None`: admin if and only if this is the first user.
+    pub admin: Option<bool>,
+}
+
+impl Db {
+    /// Creates a user. The first user ever created is an admin unless told
+    /// otherwise; the check and the insert share one transaction.
+    pub async fn create_user(&self, new: NewUser<'_>) -> Result<UserRow, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let admin = match new.admin {
+            Some(a) => a,
+            None => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+                .fetch_one(&mut *tx)
+                .await?
+                == 0,
+        };
+        let row = sqlx::query_as::<_, UserRow>(
+            "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)
+             RETURNING id, name, password_hash, is_admin, created_at",
+        )
+        .bind(new.name)
+        .bind(new.password_hash)
+        .bind(admin)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    /// The user with this name (case-insensitive).
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as::<_, UserRow>(
+            "SELECT id, name, password_hash, is_admin, created_at FROM users WHERE name = ?",
+        )
+        .bind(name)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The user with this id.
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<UserRow>, StoreError> {
+        Ok(sqlx::query_as::<_, UserRow>(
+            "SELECT id, name, password_hash, is_admin, created_at FROM users WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}
+
+impl Db {
+    /// Every user, by id.
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        Ok(sqlx::query_as::<_, UserRow>(
+            "SELECT id, name, password_hash, is_admin, created_at FROM users ORDER BY id",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

@@ -1,0 +1,187 @@
+//! Accounts against the real server and a real SQLite file: register, login,
+//! logout, cookies, roles, the admin CLI, tokens across restarts, headers.
+
+mod common;
+
+use common::{http_error_body, TestServer};
+use protocol::http::{AuthResponse, Me, UserInfo};
+use protocol::ErrorCode;
+
+fn http() -> reqwest::Client {
+    reqwest::Client::new()
+}
+
+async fn post_creds(server: &TestServer, path: &str, user: &str, pass: &str) -> reqwest::Response {
+    http()
+        .post(server.url(path))
+        .json(&serde_json::json!({"username": user, "password": pass}))
+        .send()
+        .await
+        .expect("post")
+}
+
+#[tokio::test]
+async fn register_login_logout_and_roles() {
+    let server = TestServer::start().await;
+
+    let res = post_creds(&server, "/api/auth/register", "Aiko", "password-aiko").await;
+    assert_eq!(res.status(), 201);
+    let cookie = res.headers()["set-cookie"].to_str().expect("ascii").to_owned();
+    for attr in ["hibiki_session=", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(cookie.contains(attr), "{cookie} lacks {attr}");
+    }
+    assert!(!cookie.contains("Secure"), "not Secure unless configured for TLS");
+    let first: AuthResponse = res.json().await.expect("body");
+    assert_eq!(first.user.name, "Aiko");
+
+    // The same name in another case is taken.
+    let (status, err) = http_error_body(post_creds(&server, "/api/auth/register", "aiko", "another-pass").await).await;
+    assert_eq!((status, err.code), (409, ErrorCode::Conflict));
+
+    let res = post_creds(&server, "/api/auth/register", "ben", "password-ben").await;
+    let ben: AuthResponse = res.json().await.expect("body");
+
+    // The first account is an admin, later ones are not.
+    let me_url = server.url("/api/auth/me");
+    let me = |token: String| http().get(&me_url).bearer_auth(token).send();
+    let aiko_me: Me = me(first.token.clone()).await.expect("me").json().await.expect("me");
+    assert!(aiko_me.admin);
+    let ben_me: Me = me(ben.token.clone()).await.expect("me").json().await.expect("me");
+    assert!(!ben_me.admin);
+
+    // Admin-only action: allowed for Aiko, forbidden for Ben, unauthorized without a token.
+    let list = |token: Option<String>| {
+        let mut req = http().get(server.url("/api/admin/users"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let users: Vec<UserInfo> = list(Some(first.token.clone())).await.expect("list").json().await.expect("json");
+    assert_eq!(users.iter().map(|u| u.user.name.as_str()).collect::<Vec<_>>(), ["Aiko", "ben"]);
+    let (status, err) = http_error_body(list(Some(ben.token.clone())).await.expect("list")).await;
+    assert_eq!((status, err.code), (403, ErrorCode::Forbidden));
+    let (status, err) = http_error_body(list(None).await.expect("list")).await;
+    assert_eq!((status, err.code), (401, ErrorCode::Unauthorized));
+
+    // Login is case-insensitive on the name, returns a token and a cookie.
+    let res = post_creds(&server, "/api/auth/login", "aiko", "password-aiko").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["set-cookie"].to_str().expect("ascii").starts_with("hibiki_session="));
+    let login: AuthResponse = res.json().await.expect("body");
+    assert_eq!(login.user, first.user);
+
+    // The cookie alone authenticates a browser-like client.
+    let jar = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let res = jar
+        .post(server.url("/api/auth/login"))
+        .json(&serde_json::json!({"username": "ben", "password": "password-ben"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(res.status(), 200);
+    let via_cookie: Me = jar.get(server.url("/api/auth/me")).send().await.expect("me").json().await.expect("json");
+    assert_eq!(via_cookie.user.name, "ben");
+
+    // Logout clears the cookie.
+    let res = jar.post(server.url("/api/auth/logout")).send().await.expect("logout");
+    assert_eq!(res.status(), 204);
+    assert!(res.headers()["set-cookie"].to_str().expect("ascii").contains("Max-Age=0"));
+    let after = jar.get(server.url("/api/auth/me")).send().await.expect("me");
+    assert_eq!(after.status(), 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn tokens_survive_a_restart_on_the_same_store() {
+    let db = std::env::temp_dir().join(format!("hibiki-restart-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let url = format!("sqlite://{}", db.display());
+    let first = TestServer::start_with(|c| c.database_url = url.clone()).await;
+    let token = first.register("persist").await;
+    first.stop().await;
+
+    let second = TestServer::start_with(|c| c.database_url = url.clone()).await;
+    let me: Me = http()
+        .get(second.url("/api/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("the old token is still valid: the secret was kept in the store");
+    assert_eq!(me.user.name, "persist");
+    second.connect_token(&token).await;
+    second.stop().await;
+}
+
+#[tokio::test]
+async fn the_cli_creates_admins() {
+    let db = std::env::temp_dir().join(format!("hibiki-cli-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&db);
+    let url = format!("sqlite://{}", db.display());
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hibiki"))
+            .args(args)
+            .env("HIBIKI_DATABASE_URL", &url)
+            .env("HIBIKI_USER_PASSWORD", "cli-password")
+            .output()
+            .expect("run hibiki")
+    };
+    // A non-admin first, to show the flag (not the order) makes the admin.
+    let out = run(&["user", "create", "plain"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&["user", "create", "--admin", "boss"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("admin: true"));
+    let out = run(&["user", "create", "boss"]);
+    assert!(!out.status.success(), "a taken name fails");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("taken"));
+
+    let server = TestServer::start_with(|c| c.database_url = url.clone()).await;
+    for (name, admin) in [("plain", false), ("boss", true)] {
+        let res = post_creds(&server, "/api/auth/login", name, "cli-password").await;
+        assert_eq!(res.status(), 200, "{name}");
+        let auth: AuthResponse = res.json().await.expect("body");
+        let me: Me = http()
+            .get(server.url("/api/auth/me"))
+            .bearer_auth(&auth.token)
+            .send()
+            .await
+            .expect("me")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(me.admin, admin, "{name}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_csp_nonce() {
+    let server = TestServer::start().await;
+    let res = http().get(server.url("/")).send().await.expect("page");
+    assert_eq!(res.status(), 200);
+    let h = res.headers().clone();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(h.contains_key("referrer-policy"));
+    let csp = h["content-security-policy"].to_str().expect("ascii").to_owned();
+    for directive in ["default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "'wasm-unsafe-eval'"] {
+        assert!(csp.contains(directive), "{csp} lacks {directive}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_owned();
+    let html = res.text().await.expect("html");
+    // Every inline script of the page carries this response's nonce.
+    let scripts: Vec<&str> = html.match_indices("<script").map(|(i, _)| &html[i..i + html[i..].find('>').unwrap_or(0)]).collect();
+    assert!(!scripts.is_empty(), "the page has its hydration script");
+    for s in scripts {
+        assert!(s.contains(&format!("nonce=\"{nonce}\"")), "{s} lacks the nonce");
+    }
+    // A second response gets a different nonce.
+    let again = http().get(server.url("/")).send().await.expect("page");
+    assert!(!again.headers()["content-security-policy"].to_str().expect("ascii").contains(&nonce));
+    server.stop().await;
+}

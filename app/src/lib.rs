@@ -1,1 +1,76 @@
-//! placeholder
+//! Hibiki's Leptos UI, rendered on the server (`ssr`) and hydrated in the
+//! browser (`hydrate`).
+//!
+//! Layout:
+//! - [`shell`] and [`App`] (this file): the HTML document, meta tags and routes.
+//! - [`pages`]: one component per route.
+//! - [`components`]: reusable pieces, one per file.
+//! - [`state`]: typed contexts (`provide_*_context()` + `use_*()`), e.g. the guest session.
+//! - [`realtime`]: the WebSocket client (`ChatClient`). Its socket exists only in
+//!   the browser; on the server it renders the initial "Connecting…" state.
+//! - [`format`]: pure presentation helpers (times).
+//!
+//! Wire types come from the `protocol` crate; no JSON is written by hand here.
+
+pub mod components;
+pub mod format;
+pub mod pages;
+pub mod realtime;
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use crate::pages::chat::ChatPage;
+use crate::pages::not_found::NotFound;
+use crate::state::session::provide_session_context;
+
+/// The HTML document the server renders around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+                <Stylesheet id="leptos" href="/pkg/hibiki.css"/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The application: app-wide contexts and the routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_session_context();
+
+    view! {
+        <Title text="Hibiki"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=ChatPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Whether this code runs in the hydrated browser app.
+///
+/// `false` on the server, including host builds that enable `ssr` and
+/// `hydrate` together (`cargo test --workspace`): there effects are enabled
+/// but `window()` does not exist, so browser-only work checks this first.
+#[cfg(feature = "hydrate")]
+pub(crate) const fn in_browser() -> bool {
+    cfg!(all(feature = "hydrate", target_arch = "wasm32"))
+}

@@ -113,10 +113,14 @@ impl ClientMsg {
             Self::NotificationRead(r) => match (&r.ids, r.all) {
                 (Some(ids), None | Some(false)) if !ids.is_empty() => Ok(()),
                 (None, Some(true)) => Ok(()),
-                (Some(_), Some(true)) => {
-                    Err(ErrorPayload::invalid("ids", "give either `ids` or `all: true`, not both"))
-                }
-                _ => Err(ErrorPayload::invalid("ids", "give a non-empty `ids` or `all: true`")),
+                (Some(_), Some(true)) => Err(ErrorPayload::invalid(
+                    "ids",
+                    "give either `ids` or `all: true`, not both",
+                )),
+                _ => Err(ErrorPayload::invalid(
+                    "ids",
+                    "give a non-empty `ids` or `all: true`",
+                )),
             },
             Self::DmOpen(d) if d.user.trim().is_empty() => {
                 Err(ErrorPayload::invalid("user", "must not be empty"))

@@ -63,11 +63,17 @@ impl ClientEnvelope {
                 payload: ErrorPayload::invalid("id", e.to_string()),
             })?),
         };
-        let fail = |payload: ErrorPayload| DecodeError { id: id.clone(), payload };
+        let fail = |payload: ErrorPayload| DecodeError {
+            id: id.clone(),
+            payload,
+        };
         let Some(kind) = ClientType::from_wire(&raw.kind) else {
             return Err(fail(ErrorPayload::new(
                 ErrorCode::UnknownType,
-                format!("unknown message type '{}'", raw.kind.chars().take(64).collect::<String>()),
+                format!(
+                    "unknown message type '{}'",
+                    raw.kind.chars().take(64).collect::<String>()
+                ),
             )));
         };
         if kind.is_acknowledged() && id.is_none() {
@@ -81,7 +87,10 @@ impl ClientEnvelope {
         };
         // serde would also read a struct from a JSON array (by position): refuse it.
         if !payload.get().starts_with('{') {
-            return Err(fail(ErrorPayload::invalid("payload", "must be a JSON object")));
+            return Err(fail(ErrorPayload::invalid(
+                "payload",
+                "must be a JSON object",
+            )));
         }
         let msg = decode_payload(kind, payload.get()).map_err(fail)?;
         msg.validate().map_err(fail)?;
@@ -109,15 +118,60 @@ impl Serialize for ClientEnvelope {
         let kind = self.msg.kind().as_str();
         let id = self.id.as_ref();
         match &self.msg {
-            ClientMsg::RoomJoin(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::RoomLeave(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::ChatSend(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::ChatHistory(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::ChatTyping(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::ChatRead(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::DmOpen(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::NotificationRead(p) => Wire { kind, id, payload: p }.serialize(s),
-            ClientMsg::Ping(p) => Wire { kind, id, payload: p }.serialize(s),
+            ClientMsg::RoomJoin(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::RoomLeave(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::ChatSend(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::ChatHistory(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::ChatTyping(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::ChatRead(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::DmOpen(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::NotificationRead(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
+            ClientMsg::Ping(p) => Wire {
+                kind,
+                id,
+                payload: p,
+            }
+            .serialize(s),
         }
     }
 }
@@ -177,8 +231,14 @@ fn strip_position(message: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEnvelope {
     Event(ServerEvent),
-    Ack { id: RequestId, payload: Ack },
-    Error { id: Option<RequestId>, payload: ErrorPayload },
+    Ack {
+        id: RequestId,
+        payload: Ack,
+    },
+    Error {
+        id: Option<RequestId>,
+        payload: ErrorPayload,
+    },
 }
 
 impl ServerEnvelope {
@@ -193,7 +253,10 @@ impl ServerEnvelope {
     /// [`RawFrame`] and [`Ack::decode_for`] instead.
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         let raw = RawFrame::parse(text)?;
-        let bad = |m: String| DecodeError { id: None, payload: ErrorPayload::invalid("payload", m) };
+        let bad = |m: String| DecodeError {
+            id: None,
+            payload: ErrorPayload::invalid("payload", m),
+        };
         let id = raw
             .id
             .map(|i| RequestId::parse(i.into_owned()))
@@ -209,10 +272,12 @@ impl ServerEnvelope {
                 id,
                 payload: serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?,
             }),
-            _ => serde_json::from_str(text).map(Self::Event).map_err(|e| DecodeError {
-                id: None,
-                payload: ErrorPayload::new(ErrorCode::UnknownType, e.to_string()),
-            }),
+            _ => serde_json::from_str(text)
+                .map(Self::Event)
+                .map_err(|e| DecodeError {
+                    id: None,
+                    payload: ErrorPayload::new(ErrorCode::UnknownType, e.to_string()),
+                }),
         }
     }
 }
@@ -249,6 +314,9 @@ impl Serialize for ServerEnvelope {
 
 impl From<DecodeError> for ServerEnvelope {
     fn from(e: DecodeError) -> Self {
-        Self::Error { id: e.id, payload: e.payload }
+        Self::Error {
+            id: e.id,
+            payload: e.payload,
+        }
     }
 }

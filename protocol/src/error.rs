@@ -62,7 +62,12 @@ pub struct ErrorPayload {
 
 impl ErrorPayload {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: None, retry_after_ms: None }
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_ms: None,
+        }
     }
 
     /// An `invalid` error that names the offending field.

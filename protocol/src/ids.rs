@@ -51,8 +51,13 @@ impl RequestId {
         if s.is_empty() || s.len() > Self::MAX_LEN {
             return Err(IdError::Length { max: Self::MAX_LEN });
         }
-        if !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(IdError::Charset("may only contain A-Z, a-z, 0-9, '_' and '-'"));
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(IdError::Charset(
+                "may only contain A-Z, a-z, 0-9, '_' and '-'",
+            ));
         }
         Ok(Self(s))
     }
@@ -76,7 +81,9 @@ impl RoomName {
             return Err(IdError::Length { max: Self::MAX_LEN });
         }
         let mut bytes = s.bytes();
-        let first_ok = bytes.next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let first_ok = bytes
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         let rest_ok =
             bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
         if !(first_ok && rest_ok) {
@@ -135,8 +142,14 @@ mod tests {
     #[test]
     fn request_id_rejects_bad_ones() {
         assert_eq!(RequestId::parse(""), Err(IdError::Length { max: 64 }));
-        assert_eq!(RequestId::parse("x".repeat(65)), Err(IdError::Length { max: 64 }));
-        assert!(matches!(RequestId::parse("01JD…"), Err(IdError::Charset(_))));
+        assert_eq!(
+            RequestId::parse("x".repeat(65)),
+            Err(IdError::Length { max: 64 })
+        );
+        assert!(matches!(
+            RequestId::parse("01JD…"),
+            Err(IdError::Charset(_))
+        ));
         assert!(matches!(RequestId::parse("a b"), Err(IdError::Charset(_))));
     }
 

@@ -1,6 +1,8 @@
 //! The decoder's contract: every input becomes a typed message or a typed
 //! error with the right code, the right field and the request id echoed.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 use protocol::client::{ChatSend, ClientType};
 use protocol::server::{Ack, Empty, RoomJoined, Sent};
 use protocol::{ClientEnvelope, ClientMsg, ErrorCode, RequestId, RoomName, ServerEnvelope};
@@ -11,7 +13,16 @@ fn reject(text: &str) -> protocol::DecodeError {
 
 #[test]
 fn malformed_input_is_bad_frame() {
-    for text in ["", "hello", "{", "null", "42", "[]", r#"{"id":"a"}"#, r#"{"type":5}"#] {
+    for text in [
+        "",
+        "hello",
+        "{",
+        "null",
+        "42",
+        "[]",
+        r#"{"id":"a"}"#,
+        r#"{"type":5}"#,
+    ] {
         let err = reject(text);
         assert_eq!(err.code(), ErrorCode::BadFrame, "{text}: {err}");
         assert_eq!(err.id, None);
@@ -29,37 +40,77 @@ fn unknown_type_echoes_the_id() {
 #[test]
 fn acknowledged_types_require_an_id() {
     for kind in ClientType::ALL.into_iter().filter(|k| k.is_acknowledged()) {
-        let text = format!(r#"{{"type":"{}","payload":{{"room":"general"}}}}"#, kind.as_str());
+        let text = format!(
+            r#"{{"type":"{}","payload":{{"room":"general"}}}}"#,
+            kind.as_str()
+        );
         let err = reject(&text);
         assert_eq!(err.code(), ErrorCode::Invalid, "{text}");
         assert_eq!(err.payload.field.as_deref(), Some("id"), "{text}");
     }
     // Fire-and-forget types do not.
-    assert!(ClientEnvelope::decode(r#"{"type":"chat:typing","payload":{"room":"general","typing":true}}"#).is_ok());
+    assert!(ClientEnvelope::decode(
+        r#"{"type":"chat:typing","payload":{"room":"general","typing":true}}"#
+    )
+    .is_ok());
     assert!(ClientEnvelope::decode(r#"{"type":"ping","payload":{"t":1.5}}"#).is_ok());
 }
 
 #[test]
 fn invalid_names_the_field() {
     let cases = [
-        (r#"{"type":"chat:send","id":"a","payload":{"text":"hi"}}"#, "room"),
-        (r#"{"type":"chat:send","id":"a","payload":{"room":"general"}}"#, "text"),
-        (r#"{"type":"chat:send","id":"a","payload":{"room":"Bad Room","text":"hi"}}"#, "room"),
-        (r#"{"type":"chat:send","id":"a","payload":{"room":"general","text":7}}"#, "text"),
-        (r#"{"type":"chat:send","id":"a","payload":{"room":"general","text":""}}"#, "text"),
-        (r#"{"type":"room:join","id":"a","payload":{"room":"general","since_seq":-1}}"#, "since_seq"),
-        (r#"{"type":"chat:history","id":"a","payload":{"room":"general","before_seq":9,"limit":0}}"#, "limit"),
-        (r#"{"type":"notification:read","id":"a","payload":{}}"#, "ids"),
-        (r#"{"type":"dm:open","id":"a","payload":{"user":" "}}"#, "user"),
+        (
+            r#"{"type":"chat:send","id":"a","payload":{"text":"hi"}}"#,
+            "room",
+        ),
+        (
+            r#"{"type":"chat:send","id":"a","payload":{"room":"general"}}"#,
+            "text",
+        ),
+        (
+            r#"{"type":"chat:send","id":"a","payload":{"room":"Bad Room","text":"hi"}}"#,
+            "room",
+        ),
+        (
+            r#"{"type":"chat:send","id":"a","payload":{"room":"general","text":7}}"#,
+            "text",
+        ),
+        (
+            r#"{"type":"chat:send","id":"a","payload":{"room":"general","text":""}}"#,
+            "text",
+        ),
+        (
+            r#"{"type":"room:join","id":"a","payload":{"room":"general","since_seq":-1}}"#,
+            "since_seq",
+        ),
+        (
+            r#"{"type":"chat:history","id":"a","payload":{"room":"general","before_seq":9,"limit":0}}"#,
+            "limit",
+        ),
+        (
+            r#"{"type":"notification:read","id":"a","payload":{}}"#,
+            "ids",
+        ),
+        (
+            r#"{"type":"dm:open","id":"a","payload":{"user":" "}}"#,
+            "user",
+        ),
         (r#"{"type":"room:join","id":"a"}"#, "payload"),
         (r#"{"type":"room:join","id":"a","payload":[1]}"#, "payload"),
-        (r#"{"type":"room:join","id":"","payload":{"room":"general"}}"#, "id"),
+        (
+            r#"{"type":"room:join","id":"","payload":{"room":"general"}}"#,
+            "id",
+        ),
     ];
     for (text, field) in cases {
         let err = reject(text);
         assert_eq!(err.code(), ErrorCode::Invalid, "{text}: {err}");
         assert_eq!(err.payload.field.as_deref(), Some(field), "{text}: {err}");
-        assert!(err.payload.message.starts_with(field), "{text}: {}", err.payload.message);
+        assert!(
+            err.payload.message.starts_with(field),
+            "{text}: {}",
+            err.payload.message
+        );
     }
 }
 
@@ -68,7 +119,11 @@ fn text_limit_is_4000_chars_after_trimming() {
     let ok = format!("  {}  ", "é".repeat(4000));
     let env = ClientEnvelope::new(
         Some(RequestId::parse("t").unwrap()),
-        ClientMsg::ChatSend(ChatSend { room: RoomName::parse("general").unwrap(), text: ok, reply_to: None }),
+        ClientMsg::ChatSend(ChatSend {
+            room: RoomName::parse("general").unwrap(),
+            text: ok,
+            reply_to: None,
+        }),
     );
     assert!(ClientEnvelope::decode(&env.encode()).is_ok());
     let too_long = ClientEnvelope::new(
@@ -79,7 +134,10 @@ fn text_limit_is_4000_chars_after_trimming() {
             reply_to: None,
         }),
     );
-    assert_eq!(reject(&too_long.encode()).payload.field.as_deref(), Some("text"));
+    assert_eq!(
+        reject(&too_long.encode()).payload.field.as_deref(),
+        Some("text")
+    );
 }
 
 #[test]
@@ -95,15 +153,28 @@ fn unknown_payload_fields_are_ignored_for_compatibility() {
 fn errors_become_error_frames_with_the_id() {
     let err = reject(r#"{"type":"nope","id":"k9"}"#);
     let frame = ServerEnvelope::from(err).encode();
-    assert!(frame.starts_with(r#"{"type":"error","id":"k9","payload":{"code":"unknown_type""#), "{frame}");
+    assert!(
+        frame.starts_with(r#"{"type":"error","id":"k9","payload":{"code":"unknown_type""#),
+        "{frame}"
+    );
 }
 
 #[test]
 fn acks_decode_by_request_kind() {
-    assert_eq!(Ack::decode_for(ClientType::RoomLeave, "{}").unwrap(), Ack::Empty(Empty {}));
+    assert_eq!(
+        Ack::decode_for(ClientType::RoomLeave, "{}").unwrap(),
+        Ack::Empty(Empty {})
+    );
     let sent = r#"{"message":{"id":1,"room":"general","seq":1,"author":{"id":1,"name":"a"},"text":"x","ts":0}}"#;
-    assert!(matches!(Ack::decode_for(ClientType::ChatSend, sent).unwrap(), Ack::Sent(Sent { .. })));
-    let joined = r#"{"room":"general","last_seq":0,"messages":[],"has_more":false,"members":[],"unread":0}"#;
-    assert!(matches!(Ack::decode_for(ClientType::RoomJoin, joined).unwrap(), Ack::RoomJoined(RoomJoined { .. })));
+    assert!(matches!(
+        Ack::decode_for(ClientType::ChatSend, sent).unwrap(),
+        Ack::Sent(Sent { .. })
+    ));
+    let joined =
+        r#"{"room":"general","last_seq":0,"messages":[],"has_more":false,"members":[],"unread":0}"#;
+    assert!(matches!(
+        Ack::decode_for(ClientType::RoomJoin, joined).unwrap(),
+        Ack::RoomJoined(RoomJoined { .. })
+    ));
     assert!(Ack::decode_for(ClientType::RoomJoin, "{}").is_err());
 }

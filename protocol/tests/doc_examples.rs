@@ -2,6 +2,8 @@
 //! ` ```json client ` and ` ```json server ` blocks must decode and re-encode to
 //! the same JSON value; ` ```json reject CODE ` blocks must be refused with CODE.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 use protocol::{ClientEnvelope, ServerEnvelope};
 use serde_json::Value;
 
@@ -19,7 +21,11 @@ fn examples() -> Vec<Example> {
     for (n, line) in DOC.lines().enumerate() {
         match (&mut current, line.strip_prefix("```")) {
             (None, Some(info)) if info.starts_with("json") => {
-                current = Some(Example { info: info.trim().to_owned(), body: String::new(), line: n + 1 });
+                current = Some(Example {
+                    info: info.trim().to_owned(),
+                    body: String::new(),
+                    line: n + 1,
+                });
             }
             (Some(_), Some("")) => out.extend(current.take()),
             (Some(ex), _) => {
@@ -41,7 +47,11 @@ fn same_json(a: &str, b: &str) -> bool {
 #[test]
 fn every_doc_example_round_trips_or_is_rejected_as_documented() {
     let examples = examples();
-    assert!(examples.len() >= 30, "found only {} examples", examples.len());
+    assert!(
+        examples.len() >= 30,
+        "found only {} examples",
+        examples.len()
+    );
     let (mut clients, mut servers, mut rejects) = (0, 0, 0);
     for ex in &examples {
         let at = format!("docs/protocol.md:{}", ex.line);
@@ -49,13 +59,21 @@ fn every_doc_example_round_trips_or_is_rejected_as_documented() {
             ["json", "client"] => {
                 let env = ClientEnvelope::decode(&ex.body)
                     .unwrap_or_else(|e| panic!("{at}: client example refused: {e}"));
-                assert!(same_json(&ex.body, &env.encode()), "{at}: re-encoded differs: {}", env.encode());
+                assert!(
+                    same_json(&ex.body, &env.encode()),
+                    "{at}: re-encoded differs: {}",
+                    env.encode()
+                );
                 clients += 1;
             }
             ["json", "server"] => {
                 let env = ServerEnvelope::decode(&ex.body)
                     .unwrap_or_else(|e| panic!("{at}: server example refused: {e}"));
-                assert!(same_json(&ex.body, &env.encode()), "{at}: re-encoded differs: {}", env.encode());
+                assert!(
+                    same_json(&ex.body, &env.encode()),
+                    "{at}: re-encoded differs: {}",
+                    env.encode()
+                );
                 servers += 1;
             }
             ["json", "reject", code] => {
@@ -67,7 +85,10 @@ fn every_doc_example_round_trips_or_is_rejected_as_documented() {
             other => panic!("{at}: unknown example kind {other:?}"),
         }
     }
-    assert!(clients >= 10 && servers >= 15 && rejects >= 5, "{clients}/{servers}/{rejects}");
+    assert!(
+        clients >= 10 && servers >= 15 && rejects >= 5,
+        "{clients}/{servers}/{rejects}"
+    );
 }
 
 #[test]
@@ -77,5 +98,7 @@ fn the_shared_contract_example_is_in_the_doc() {
     assert!(DOC.contains(contract));
     let env = ClientEnvelope::decode(contract).expect("contract example decodes");
     // type first, id second, as the contract asks of writers.
-    assert!(env.encode().starts_with(r#"{"type":"chat:send","id":"01JD4Z8Q6V7H2M3N4P5R6S7T8V","payload""#));
+    assert!(env
+        .encode()
+        .starts_with(r#"{"type":"chat:send","id":"01JD4Z8Q6V7H2M3N4P5R6S7T8V","payload""#));
 }

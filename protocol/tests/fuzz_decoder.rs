@@ -1,6 +1,8 @@
 //! Property tests: the decoder never panics and always answers with a typed
 //! result, whatever bytes arrive. Runs briefly in CI (PROPTEST_CASES to widen).
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 use proptest::prelude::*;
 use protocol::{ClientEnvelope, ErrorCode};
 
@@ -23,13 +25,32 @@ fn envelope_like() -> impl Strategy<Value = String> {
         Just("[1,2]".to_owned()),
     ];
     let fields = prop::collection::vec(
-        (prop_oneof![Just("room"), Just("text"), Just("since_seq"), Just("limit"), Just("ids"), Just("t"), Just("x")], values.clone()),
+        (
+            prop_oneof![
+                Just("room"),
+                Just("text"),
+                Just("since_seq"),
+                Just("limit"),
+                Just("ids"),
+                Just("t"),
+                Just("x")
+            ],
+            values.clone(),
+        ),
         0..5,
     );
     (kinds, ids, fields).prop_map(|(kind, id, fields)| {
-        let payload: Vec<String> = fields.iter().map(|(k, v)| format!(r#""{k}":{v}"#)).collect();
-        let id = id.map(|i| format!(r#","id":{}"#, serde_json::to_string(&i).unwrap())).unwrap_or_default();
-        format!(r#"{{"type":"{kind}"{id},"payload":{{{}}}}}"#, payload.join(","))
+        let payload: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| format!(r#""{k}":{v}"#))
+            .collect();
+        let id = id
+            .map(|i| format!(r#","id":{}"#, serde_json::to_string(&i).unwrap()))
+            .unwrap_or_default();
+        format!(
+            r#"{{"type":"{kind}"{id},"payload":{{{}}}}}"#,
+            payload.join(",")
+        )
     })
 }
 

@@ -7,14 +7,26 @@ use crate::storage::{Db, NewUser, StoreError, UserRow};
 use protocol::http::{validate_password, validate_username};
 
 /// Creates an account. `admin: None` makes the first account an admin.
-pub async fn create(db: &Db, name: &str, pass: String, admin: Option<bool>) -> Result<UserRow, AppError> {
+pub async fn create(
+    db: &Db,
+    name: &str,
+    pass: String,
+    admin: Option<bool>,
+) -> Result<UserRow, AppError> {
     validate_username(name).map_err(|m| AppError::invalid("username", m))?;
     validate_password(&pass).map_err(|m| AppError::invalid("password", m))?;
     let hash = password::hash(pass).await.map_err(AppError::internal)?;
-    let row = db.create_user(NewUser { name, password_hash: &hash, admin }).await.map_err(|e| match e {
-        StoreError::Conflict => AppError::Conflict(format!("the name '{name}' is taken")),
-        other => other.into(),
-    })?;
+    let row = db
+        .create_user(NewUser {
+            name,
+            password_hash: &hash,
+            admin,
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict => AppError::Conflict(format!("the name '{name}' is taken")),
+            other => other.into(),
+        })?;
     tracing::info!(user = %row.name, admin = row.is_admin, "account created");
     Ok(row)
 }

@@ -18,7 +18,11 @@ pub struct Config {
     pub site_root: PathBuf,
 
     /// The store. SQLite by default; the file is created on first run.
-    #[arg(long, env = "HIBIKI_DATABASE_URL", default_value = "sqlite://hibiki.db")]
+    #[arg(
+        long,
+        env = "HIBIKI_DATABASE_URL",
+        default_value = "sqlite://hibiki.db"
+    )]
     pub database_url: String,
 
     /// Log filter, `RUST_LOG` syntax.
@@ -151,8 +155,11 @@ impl Config {
     /// listen address's own.
     pub fn allowed_origins(&self, addr: std::net::SocketAddr) -> Vec<String> {
         let port = addr.port();
-        let mut origins: Vec<String> =
-            self.public_origin.iter().map(|o| o.trim().trim_end_matches('/').to_owned()).collect();
+        let mut origins: Vec<String> = self
+            .public_origin
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .collect();
         origins.push(format!("http://{addr}"));
         origins.push(format!("http://localhost:{port}"));
         origins.push(format!("http://127.0.0.1:{port}"));

@@ -43,7 +43,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), message: message.into() }
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn internal(e: impl std::fmt::Display) -> Self {
@@ -53,23 +56,42 @@ impl AppError {
     fn status_and_payload(&self) -> (StatusCode, ErrorPayload) {
         use AppError as E;
         match self {
-            E::Invalid { field, message } => {
-                (StatusCode::BAD_REQUEST, ErrorPayload::invalid(field.clone(), message.clone()))
-            }
-            E::TooLarge { .. } => {
-                (StatusCode::PAYLOAD_TOO_LARGE, ErrorPayload::invalid("body", self.to_string()))
-            }
-            E::BadBody(m) => (StatusCode::BAD_REQUEST, ErrorPayload::new(ErrorCode::BadFrame, m.clone())),
-            E::Unauthorized(m) => (StatusCode::UNAUTHORIZED, ErrorPayload::new(ErrorCode::Unauthorized, m.clone())),
-            E::Forbidden(m) => (StatusCode::FORBIDDEN, ErrorPayload::new(ErrorCode::Forbidden, m.clone())),
-            E::NotFound(m) => (StatusCode::NOT_FOUND, ErrorPayload::new(ErrorCode::NotFound, m.clone())),
-            E::Conflict(m) => (StatusCode::CONFLICT, ErrorPayload::new(ErrorCode::Conflict, m.clone())),
-            E::RateLimited { retry_after_ms } => {
-                (StatusCode::TOO_MANY_REQUESTS, ErrorPayload::rate_limited(*retry_after_ms))
-            }
-            E::Unavailable(m) => {
-                (StatusCode::SERVICE_UNAVAILABLE, ErrorPayload::new(ErrorCode::RateLimited, m.clone()))
-            }
+            E::Invalid { field, message } => (
+                StatusCode::BAD_REQUEST,
+                ErrorPayload::invalid(field.clone(), message.clone()),
+            ),
+            E::TooLarge { .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorPayload::invalid("body", self.to_string()),
+            ),
+            E::BadBody(m) => (
+                StatusCode::BAD_REQUEST,
+                ErrorPayload::new(ErrorCode::BadFrame, m.clone()),
+            ),
+            E::Unauthorized(m) => (
+                StatusCode::UNAUTHORIZED,
+                ErrorPayload::new(ErrorCode::Unauthorized, m.clone()),
+            ),
+            E::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                ErrorPayload::new(ErrorCode::Forbidden, m.clone()),
+            ),
+            E::NotFound(m) => (
+                StatusCode::NOT_FOUND,
+                ErrorPayload::new(ErrorCode::NotFound, m.clone()),
+            ),
+            E::Conflict(m) => (
+                StatusCode::CONFLICT,
+                ErrorPayload::new(ErrorCode::Conflict, m.clone()),
+            ),
+            E::RateLimited { retry_after_ms } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorPayload::rate_limited(*retry_after_ms),
+            ),
+            E::Unavailable(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorPayload::new(ErrorCode::RateLimited, m.clone()),
+            ),
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -87,14 +109,20 @@ impl From<ErrorPayload> for AppError {
         match p.code {
             ErrorCode::Invalid => Self::Invalid {
                 field: p.field.unwrap_or_else(|| "body".into()),
-                message: p.message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap_or(p.message),
+                message: p
+                    .message
+                    .split_once(": ")
+                    .map(|(_, m)| m.to_owned())
+                    .unwrap_or(p.message),
             },
             ErrorCode::BadFrame | ErrorCode::UnknownType => Self::BadBody(p.message),
             ErrorCode::Unauthorized => Self::Unauthorized(p.message),
             ErrorCode::Forbidden => Self::Forbidden(p.message),
             ErrorCode::NotFound => Self::NotFound(p.message),
             ErrorCode::Conflict => Self::Conflict(p.message),
-            ErrorCode::RateLimited => Self::RateLimited { retry_after_ms: p.retry_after_ms.unwrap_or(1000) },
+            ErrorCode::RateLimited => Self::RateLimited {
+                retry_after_ms: p.retry_after_ms.unwrap_or(1000),
+            },
             ErrorCode::Internal => Self::Internal(p.message),
         }
     }

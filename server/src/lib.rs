@@ -90,7 +90,10 @@ pub async fn run(
     tasks.close();
     let grace = limits.shutdown_grace();
     if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
-        tracing::warn!(?grace, "connections still open after the grace period; exiting anyway");
+        tracing::warn!(
+            ?grace,
+            "connections still open after the grace period; exiting anyway"
+        );
     }
     tracing::info!("stopped");
     Ok(())
@@ -100,15 +103,28 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     let db = Db::connect(&config.database_url).await?;
     let secret = match &config.jwt_secret {
         Some(s) if s.len() >= 16 => s.clone(),
-        Some(_) => return Err(ServerError::Startup("HIBIKI_JWT_SECRET must be at least 16 characters".into())),
-        None => db.setting_or_insert("jwt_secret", || hex::encode(rand::random::<[u8; 32]>())).await?,
+        Some(_) => {
+            return Err(ServerError::Startup(
+                "HIBIKI_JWT_SECRET must be at least 16 characters".into(),
+            ))
+        }
+        None => {
+            db.setting_or_insert("jwt_secret", || hex::encode(rand::random::<[u8; 32]>()))
+                .await?
+        }
     };
-    let keys = Keys::new(secret.as_bytes(), Duration::from_secs(config.token_ttl_hours.max(1) * 3600));
+    let keys = Keys::new(
+        secret.as_bytes(),
+        Duration::from_secs(config.token_ttl_hours.max(1) * 3600),
+    );
     let dummy_hash = password::hash("not a real password".into())
         .await
         .map_err(|e| ServerError::Startup(e.to_string()))?;
     let l = &config.limits;
-    let per_minute = |n: f64| Rate { capacity: n.max(1.0), per_second: n / 60.0 };
+    let per_minute = |n: f64| Rate {
+        capacity: n.max(1.0),
+        per_second: n / 60.0,
+    };
     Ok(AppState {
         leptos_options: leptos_options(&config, addr),
         chat: Chat::new(Hub::new(), db.clone()),

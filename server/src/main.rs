@@ -7,7 +7,11 @@ use std::process::ExitCode;
 use tokio::net::TcpListener;
 
 #[derive(Parser)]
-#[command(name = "hibiki", version, about = "Hibiki: realtime chat and notifications")]
+#[command(
+    name = "hibiki",
+    version,
+    about = "Hibiki: realtime chat and notifications"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -42,24 +46,29 @@ async fn main() -> ExitCode {
     server::telemetry::init(&config.log);
     match command {
         None => serve(config).await,
-        Some(Command::User(UserCommand::Create { name, admin, password })) => {
-            match server::storage::Db::connect(&config.database_url).await {
-                Ok(db) => match server::accounts::create(&db, &name, password, Some(admin)).await {
-                    Ok(row) => {
-                        println!("created user '{}' (id {}, admin: {})", row.name, row.id, row.is_admin);
-                        ExitCode::SUCCESS
-                    }
-                    Err(e) => {
-                        eprintln!("cannot create user '{name}': {e}");
-                        ExitCode::FAILURE
-                    }
-                },
+        Some(Command::User(UserCommand::Create {
+            name,
+            admin,
+            password,
+        })) => match server::storage::Db::connect(&config.database_url).await {
+            Ok(db) => match server::accounts::create(&db, &name, password, Some(admin)).await {
+                Ok(row) => {
+                    println!(
+                        "created user '{}' (id {}, admin: {})",
+                        row.name, row.id, row.is_admin
+                    );
+                    ExitCode::SUCCESS
+                }
                 Err(e) => {
-                    eprintln!("cannot open the store {}: {e}", config.database_url);
+                    eprintln!("cannot create user '{name}': {e}");
                     ExitCode::FAILURE
                 }
+            },
+            Err(e) => {
+                eprintln!("cannot open the store {}: {e}", config.database_url);
+                ExitCode::FAILURE
             }
-        }
+        },
     }
 }
 

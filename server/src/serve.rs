@@ -21,7 +21,12 @@ use tower::ServiceExt;
 /// Serves `app` on `listener` until `shutdown` is cancelled; returns once
 /// every plain HTTP connection has finished. (Upgraded WebSockets are tracked
 /// separately by their own tasks.)
-pub(crate) async fn serve(listener: TcpListener, app: Router, header_timeout: Duration, shutdown: ShutdownToken) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Router,
+    header_timeout: Duration,
+    shutdown: ShutdownToken,
+) {
     let connections = TaskTracker::new();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -58,7 +63,10 @@ pub(crate) async fn serve(listener: TcpListener, app: Router, header_timeout: Du
                 }
             }
             let mut builder = Builder::new(TokioExecutor::new());
-            builder.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
             let service = TowerToHyperService::new(app);
             let mut conn = pin!(builder.serve_connection_with_upgrades(TokioIo::new(tcp), service));
             tokio::select! {

@@ -1,6 +1,8 @@
 //! Accounts against the real server and a real SQLite file: register, login,
 //! logout, cookies, roles, the admin CLI, tokens across restarts, headers.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 mod common;
 
 use common::{http_error_body, TestServer};
@@ -26,16 +28,30 @@ async fn register_login_logout_and_roles() {
 
     let res = post_creds(&server, "/api/auth/register", "Aiko", "password-aiko").await;
     assert_eq!(res.status(), 201);
-    let cookie = res.headers()["set-cookie"].to_str().expect("ascii").to_owned();
-    for attr in ["hibiki_session=", "HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+    let cookie = res.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    for attr in [
+        "hibiki_session=",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Path=/",
+        "Max-Age=",
+    ] {
         assert!(cookie.contains(attr), "{cookie} lacks {attr}");
     }
-    assert!(!cookie.contains("Secure"), "not Secure unless configured for TLS");
+    assert!(
+        !cookie.contains("Secure"),
+        "not Secure unless configured for TLS"
+    );
     let first: AuthResponse = res.json().await.expect("body");
     assert_eq!(first.user.name, "Aiko");
 
     // The same name in another case is taken.
-    let (status, err) = http_error_body(post_creds(&server, "/api/auth/register", "aiko", "another-pass").await).await;
+    let (status, err) =
+        http_error_body(post_creds(&server, "/api/auth/register", "aiko", "another-pass").await)
+            .await;
     assert_eq!((status, err.code), (409, ErrorCode::Conflict));
 
     let res = post_creds(&server, "/api/auth/register", "ben", "password-ben").await;
@@ -44,9 +60,19 @@ async fn register_login_logout_and_roles() {
     // The first account is an admin, later ones are not.
     let me_url = server.url("/api/auth/me");
     let me = |token: String| http().get(&me_url).bearer_auth(token).send();
-    let aiko_me: Me = me(first.token.clone()).await.expect("me").json().await.expect("me");
+    let aiko_me: Me = me(first.token.clone())
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me");
     assert!(aiko_me.admin);
-    let ben_me: Me = me(ben.token.clone()).await.expect("me").json().await.expect("me");
+    let ben_me: Me = me(ben.token.clone())
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("me");
     assert!(!ben_me.admin);
 
     // Admin-only action: allowed for Aiko, forbidden for Ben, unauthorized without a token.
@@ -57,8 +83,19 @@ async fn register_login_logout_and_roles() {
         }
         req.send()
     };
-    let users: Vec<UserInfo> = list(Some(first.token.clone())).await.expect("list").json().await.expect("json");
-    assert_eq!(users.iter().map(|u| u.user.name.as_str()).collect::<Vec<_>>(), ["Aiko", "ben"]);
+    let users: Vec<UserInfo> = list(Some(first.token.clone()))
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        users
+            .iter()
+            .map(|u| u.user.name.as_str())
+            .collect::<Vec<_>>(),
+        ["Aiko", "ben"]
+    );
     let (status, err) = http_error_body(list(Some(ben.token.clone())).await.expect("list")).await;
     assert_eq!((status, err.code), (403, ErrorCode::Forbidden));
     let (status, err) = http_error_body(list(None).await.expect("list")).await;
@@ -67,12 +104,18 @@ async fn register_login_logout_and_roles() {
     // Login is case-insensitive on the name, returns a token and a cookie.
     let res = post_creds(&server, "/api/auth/login", "aiko", "password-aiko").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["set-cookie"].to_str().expect("ascii").starts_with("hibiki_session="));
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .starts_with("hibiki_session="));
     let login: AuthResponse = res.json().await.expect("body");
     assert_eq!(login.user, first.user);
 
     // The cookie alone authenticates a browser-like client.
-    let jar = reqwest::Client::builder().cookie_store(true).build().expect("client");
+    let jar = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client");
     let res = jar
         .post(server.url("/api/auth/login"))
         .json(&serde_json::json!({"username": "ben", "password": "password-ben"}))
@@ -80,14 +123,32 @@ async fn register_login_logout_and_roles() {
         .await
         .expect("login");
     assert_eq!(res.status(), 200);
-    let via_cookie: Me = jar.get(server.url("/api/auth/me")).send().await.expect("me").json().await.expect("json");
+    let via_cookie: Me = jar
+        .get(server.url("/api/auth/me"))
+        .send()
+        .await
+        .expect("me")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(via_cookie.user.name, "ben");
 
     // Logout clears the cookie.
-    let res = jar.post(server.url("/api/auth/logout")).send().await.expect("logout");
+    let res = jar
+        .post(server.url("/api/auth/logout"))
+        .send()
+        .await
+        .expect("logout");
     assert_eq!(res.status(), 204);
-    assert!(res.headers()["set-cookie"].to_str().expect("ascii").contains("Max-Age=0"));
-    let after = jar.get(server.url("/api/auth/me")).send().await.expect("me");
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .contains("Max-Age=0"));
+    let after = jar
+        .get(server.url("/api/auth/me"))
+        .send()
+        .await
+        .expect("me");
     assert_eq!(after.status(), 401);
     server.stop().await;
 }
@@ -131,9 +192,17 @@ async fn the_cli_creates_admins() {
     };
     // A non-admin first, to show the flag (not the order) makes the admin.
     let out = run(&["user", "create", "plain"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = run(&["user", "create", "--admin", "boss"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("admin: true"));
     let out = run(&["user", "create", "boss"]);
     assert!(!out.status.success(), "a taken name fails");
@@ -167,21 +236,43 @@ async fn pages_carry_security_headers_and_a_csp_nonce() {
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
     assert!(h.contains_key("referrer-policy"));
-    let csp = h["content-security-policy"].to_str().expect("ascii").to_owned();
-    for directive in ["default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "'wasm-unsafe-eval'"] {
+    let csp = h["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    for directive in [
+        "default-src 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "'wasm-unsafe-eval'",
+    ] {
         assert!(csp.contains(directive), "{csp} lacks {directive}");
     }
     assert!(!csp.contains("unsafe-inline"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).and_then(|r| r.split('\'').next()).expect("a nonce").to_owned();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|r| r.split('\'').next())
+        .expect("a nonce")
+        .to_owned();
     let html = res.text().await.expect("html");
     // Every inline script of the page carries this response's nonce.
-    let scripts: Vec<&str> = html.match_indices("<script").map(|(i, _)| &html[i..i + html[i..].find('>').unwrap_or(0)]).collect();
+    let scripts: Vec<&str> = html
+        .match_indices("<script")
+        .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap_or(0)])
+        .collect();
     assert!(!scripts.is_empty(), "the page has its hydration script");
     for s in scripts {
-        assert!(s.contains(&format!("nonce=\"{nonce}\"")), "{s} lacks the nonce");
+        assert!(
+            s.contains(&format!("nonce=\"{nonce}\"")),
+            "{s} lacks the nonce"
+        );
     }
     // A second response gets a different nonce.
     let again = http().get(server.url("/")).send().await.expect("page");
-    assert!(!again.headers()["content-security-policy"].to_str().expect("ascii").contains(&nonce));
+    assert!(!again.headers()["content-security-policy"]
+        .to_str()
+        .expect("ascii")
+        .contains(&nonce));
     server.stop().await;
 }

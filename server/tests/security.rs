@@ -2,6 +2,8 @@
 //! real server, each with the exact error or close code it must get, while a
 //! well-behaved client connected alongside keeps receiving every message.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 mod common;
 
 use common::{http_error_body, Client, TestServer};
@@ -21,6 +23,9 @@ enum Expect {
     /// The server closes the connection with this code.
     Close(u16),
 }
+
+/// (name, path and query, extra headers, expected refusal).
+type HandshakeCase<'a> = (&'a str, String, Vec<(&'a str, String)>, Expect);
 
 fn keys() -> Keys {
     Keys::new(SECRET.as_bytes(), Duration::from_secs(3600))
@@ -47,30 +52,79 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
 
     let valid = server.register("mallory").await;
     let expired = keys()
-        .issue_at(&User { id: UserId(3), name: "mallory".into() }, false, 1_000, 2_000)
+        .issue_at(
+            &User {
+                id: UserId(3),
+                name: "mallory".into(),
+            },
+            false,
+            1_000,
+            2_000,
+        )
         .expect("token");
     let forged = Keys::new(b"some-other-secret-entirely", Duration::from_secs(3600))
-        .issue(&User { id: UserId(1), name: "witness".into() }, true)
+        .issue(
+            &User {
+                id: UserId(1),
+                name: "witness".into(),
+            },
+            true,
+        )
         .expect("token");
     let with_token = format!("/ws?token={valid}");
 
-    let handshake_cases: Vec<(&str, String, Vec<(&str, String)>, Expect)> = vec![
-        ("no token", "/ws".into(), vec![], Expect::Http(401, ErrorCode::Unauthorized)),
-        ("expired token", format!("/ws?token={expired}"), vec![], Expect::Http(401, ErrorCode::Unauthorized)),
-        ("forged token", format!("/ws?token={forged}"), vec![], Expect::Http(401, ErrorCode::Unauthorized)),
-        ("garbage bearer", "/ws".into(), vec![("authorization", "Bearer abc.def.ghi".into())], Expect::Http(401, ErrorCode::Unauthorized)),
-        ("garbage cookie", "/ws".into(), vec![("cookie", "hibiki_session=nope".into())], Expect::Http(401, ErrorCode::Unauthorized)),
-        ("foreign origin", with_token.clone(), vec![("origin", "https://evil.example".into())], Expect::Http(403, ErrorCode::Forbidden)),
+    let handshake_cases: Vec<HandshakeCase<'_>> = vec![
+        (
+            "no token",
+            "/ws".into(),
+            vec![],
+            Expect::Http(401, ErrorCode::Unauthorized),
+        ),
+        (
+            "expired token",
+            format!("/ws?token={expired}"),
+            vec![],
+            Expect::Http(401, ErrorCode::Unauthorized),
+        ),
+        (
+            "forged token",
+            format!("/ws?token={forged}"),
+            vec![],
+            Expect::Http(401, ErrorCode::Unauthorized),
+        ),
+        (
+            "garbage bearer",
+            "/ws".into(),
+            vec![("authorization", "Bearer abc.def.ghi".into())],
+            Expect::Http(401, ErrorCode::Unauthorized),
+        ),
+        (
+            "garbage cookie",
+            "/ws".into(),
+            vec![("cookie", "hibiki_session=nope".into())],
+            Expect::Http(401, ErrorCode::Unauthorized),
+        ),
+        (
+            "foreign origin",
+            with_token.clone(),
+            vec![("origin", "https://evil.example".into())],
+            Expect::Http(403, ErrorCode::Forbidden),
+        ),
     ];
     for (name, path, headers, expect) in handshake_cases {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let Expect::Http(status, code) = expect else { unreachable!() };
+        let Expect::Http(status, code) = expect else {
+            unreachable!()
+        };
         match server.try_ws(&path, &headers).await {
             Ok(_) => panic!("{name}: handshake should be refused"),
             Err((got, body)) => {
                 assert_eq!(got, status, "{name}");
                 assert_eq!(body["code"], code.as_str(), "{name}: {body}");
-                assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{name}: {body}");
+                assert!(
+                    body["message"].as_str().is_some_and(|m| !m.is_empty()),
+                    "{name}: {body}"
+                );
             }
         }
         said.push(talker.say("general", &format!("after {name}")).await);
@@ -79,33 +133,90 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
     // The three accepted ways to present a token, and the allowed origin.
     for (name, path, headers) in [
         ("query token", with_token.clone(), vec![]),
-        ("bearer header", "/ws".to_owned(), vec![("authorization", format!("Bearer {valid}"))]),
-        ("session cookie", "/ws".to_owned(), vec![("cookie", format!("theme=dark; hibiki_session={valid}"))]),
-        ("own origin", with_token.clone(), vec![("origin", format!("http://{}", server.addr))]),
+        (
+            "bearer header",
+            "/ws".to_owned(),
+            vec![("authorization", format!("Bearer {valid}"))],
+        ),
+        (
+            "session cookie",
+            "/ws".to_owned(),
+            vec![("cookie", format!("theme=dark; hibiki_session={valid}"))],
+        ),
+        (
+            "own origin",
+            with_token.clone(),
+            vec![("origin", format!("http://{}", server.addr))],
+        ),
     ] {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut c = server.try_ws(&path, &headers).await.unwrap_or_else(|e| panic!("{name}: refused {e:?}"));
+        let mut c = server
+            .try_ws(&path, &headers)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: refused {e:?}"));
         c.join("general").await;
     }
 
-    let big = format!(r#"{{"type":"chat:send","id":"big","payload":{{"room":"general","text":"{}"}}}}"#, "x".repeat(5000));
+    let big = format!(
+        r#"{{"type":"chat:send","id":"big","payload":{{"room":"general","text":"{}"}}}}"#,
+        "x".repeat(5000)
+    );
     let huge = "y".repeat(4096 * 4 + 10);
     let frame_cases: Vec<(&str, Vec<String>, Expect)> = vec![
-        ("malformed JSON", vec![r#"{"type":"chat:send","#.into()], Expect::Error(ErrorCode::BadFrame, None)),
-        ("not an envelope", vec!["[1,2,3]".into()], Expect::Error(ErrorCode::BadFrame, None)),
-        ("unknown type", vec![r#"{"type":"chat:yell","id":"u1","payload":{}}"#.into()], Expect::Error(ErrorCode::UnknownType, None)),
-        ("missing id", vec![r#"{"type":"chat:send","payload":{"room":"general","text":"hi"}}"#.into()], Expect::Error(ErrorCode::Invalid, Some("id"))),
-        ("bad field", vec![r#"{"type":"chat:send","id":"f1","payload":{"room":"general","text":42}}"#.into()], Expect::Error(ErrorCode::Invalid, Some("text"))),
-        ("oversize frame", vec![big], Expect::Close(close::MESSAGE_TOO_BIG)),
-        ("frame beyond the transport cap", vec![huge], Expect::Close(close::MESSAGE_TOO_BIG)),
-        ("flood", (0..200).map(|i| format!(r#"{{"type":"ping","id":"p{i}","payload":{{"t":{i}}}}}"#)).collect(), Expect::Close(close::POLICY_VIOLATION)),
+        (
+            "malformed JSON",
+            vec![r#"{"type":"chat:send","#.into()],
+            Expect::Error(ErrorCode::BadFrame, None),
+        ),
+        (
+            "not an envelope",
+            vec!["[1,2,3]".into()],
+            Expect::Error(ErrorCode::BadFrame, None),
+        ),
+        (
+            "unknown type",
+            vec![r#"{"type":"chat:yell","id":"u1","payload":{}}"#.into()],
+            Expect::Error(ErrorCode::UnknownType, None),
+        ),
+        (
+            "missing id",
+            vec![r#"{"type":"chat:send","payload":{"room":"general","text":"hi"}}"#.into()],
+            Expect::Error(ErrorCode::Invalid, Some("id")),
+        ),
+        (
+            "bad field",
+            vec![r#"{"type":"chat:send","id":"f1","payload":{"room":"general","text":42}}"#.into()],
+            Expect::Error(ErrorCode::Invalid, Some("text")),
+        ),
+        (
+            "oversize frame",
+            vec![big],
+            Expect::Close(close::MESSAGE_TOO_BIG),
+        ),
+        (
+            "frame beyond the transport cap",
+            vec![huge],
+            Expect::Close(close::MESSAGE_TOO_BIG),
+        ),
+        (
+            "flood",
+            (0..200)
+                .map(|i| format!(r#"{{"type":"ping","id":"p{i}","payload":{{"t":{i}}}}}"#))
+                .collect(),
+            Expect::Close(close::POLICY_VIOLATION),
+        ),
     ];
     for (name, frames, expect) in frame_cases {
-        let mut c = Client::connect_with(server.addr, &with_token, &[]).await.expect("connect");
+        let mut c = Client::connect_with(server.addr, &with_token, &[])
+            .await
+            .expect("connect");
         c.join("general").await;
         for f in frames {
             // Sending may fail once the server has closed (the flood): that is the point.
-            if futures_util::SinkExt::send(&mut c.ws, Message::text(f)).await.is_err() {
+            if futures_util::SinkExt::send(&mut c.ws, Message::text(f))
+                .await
+                .is_err()
+            {
                 break;
             }
         }
@@ -122,7 +233,10 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
                     // Before the close, the flood was told to slow down, with a hint.
                     let err = next_error(&mut c).await;
                     assert_eq!(err.code, ErrorCode::RateLimited, "{name}");
-                    assert!(err.retry_after_ms.is_some_and(|ms| ms > 0), "{name}: {err:?}");
+                    assert!(
+                        err.retry_after_ms.is_some_and(|ms| ms > 0),
+                        "{name}: {err:?}"
+                    );
                 }
                 let got = c.closed().await.map(u16::from);
                 assert_eq!(got, Some(code), "{name}");
@@ -136,10 +250,23 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
     wait_for_connections(&server, 2).await;
     let mut extra = Vec::new();
     for _ in 0..6 {
-        extra.push(server.try_ws(&with_token, &[]).await.expect("within the per-IP limit"));
+        extra.push(
+            server
+                .try_ws(&with_token, &[])
+                .await
+                .expect("within the per-IP limit"),
+        );
     }
-    let (status, body) = server.try_ws(&with_token, &[]).await.err().expect("over the per-IP limit");
-    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")), "{body}");
+    let (status, body) = server
+        .try_ws(&with_token, &[])
+        .await
+        .err()
+        .expect("over the per-IP limit");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{body}"
+    );
     drop(extra);
     said.push(talker.say("general", "after too many connections").await);
 
@@ -150,10 +277,16 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
             .json(&serde_json::json!({"username": user, "password": pass}))
             .send()
     };
-    let (status, err) = http_error_body(login("mallory", "wrong-password").await.expect("login")).await;
+    let (status, err) =
+        http_error_body(login("mallory", "wrong-password").await.expect("login")).await;
     assert_eq!((status, err.code), (401, ErrorCode::Unauthorized));
-    let (status, err) = http_error_body(login("nobody-here", "whatever-pass").await.expect("login")).await;
-    assert_eq!((status, err.code), (401, ErrorCode::Unauthorized), "unknown names look like wrong passwords");
+    let (status, err) =
+        http_error_body(login("nobody-here", "whatever-pass").await.expect("login")).await;
+    assert_eq!(
+        (status, err.code),
+        (401, ErrorCode::Unauthorized),
+        "unknown names look like wrong passwords"
+    );
     let mut limited = None;
     for _ in 0..10 {
         let res = login("mallory", "still-wrong").await.expect("login");
@@ -170,17 +303,35 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
     let res = http
         .post(server.url("/api/auth/register"))
         .header("content-type", "application/json")
-        .body(format!(r#"{{"username":"big","password":"{}"}}"#, "p".repeat(100_000)))
+        .body(format!(
+            r#"{{"username":"big","password":"{}"}}"#,
+            "p".repeat(100_000)
+        ))
         .send()
         .await
         .expect("post");
     let (status, err) = http_error_body(res).await;
-    assert_eq!((status, err.code, err.field.as_deref()), (413, ErrorCode::Invalid, Some("body")));
+    assert_eq!(
+        (status, err.code, err.field.as_deref()),
+        (413, ErrorCode::Invalid, Some("body"))
+    );
     for (body, code, field) in [
         ("{not json", ErrorCode::BadFrame, None),
-        (r#"{"username":"ab","password":"long-enough"}"#, ErrorCode::Invalid, Some("username")),
-        (r#"{"username":"valid_name","password":"short"}"#, ErrorCode::Invalid, Some("password")),
-        (r#"{"username":"valid_name"}"#, ErrorCode::Invalid, Some("password")),
+        (
+            r#"{"username":"ab","password":"long-enough"}"#,
+            ErrorCode::Invalid,
+            Some("username"),
+        ),
+        (
+            r#"{"username":"valid_name","password":"short"}"#,
+            ErrorCode::Invalid,
+            Some("password"),
+        ),
+        (
+            r#"{"username":"valid_name"}"#,
+            ErrorCode::Invalid,
+            Some("password"),
+        ),
     ] {
         let res = http
             .post(server.url("/api/auth/register"))
@@ -190,7 +341,11 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
             .await
             .expect("post");
         let (status, err) = http_error_body(res).await;
-        assert_eq!((status, err.code, err.field.as_deref()), (400, code, field), "{body}");
+        assert_eq!(
+            (status, err.code, err.field.as_deref()),
+            (400, code, field),
+            "{body}"
+        );
     }
     said.push(talker.say("general", "after the HTTP cases").await);
 
@@ -211,7 +366,11 @@ async fn a_full_server_refuses_with_503() {
     let server = TestServer::start_with(|c| c.limits.max_connections = 1).await;
     let _only = server.user("first").await;
     let token = server.register("second").await;
-    let (status, body) = server.try_ws(&format!("/ws?token={token}"), &[]).await.err().expect("full");
+    let (status, body) = server
+        .try_ws(&format!("/ws?token={token}"), &[])
+        .await
+        .err()
+        .expect("full");
     assert_eq!(status, 503, "{body}");
     server.stop().await;
 }
@@ -221,7 +380,9 @@ async fn a_silent_half_open_connection_is_cut_by_the_header_timeout() {
     use tokio::io::AsyncReadExt;
     let server = TestServer::start_with(|c| c.limits.header_timeout_s = 1).await;
     // Connect and send nothing: the server must hang up by itself.
-    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.expect("tcp");
+    let mut tcp = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("tcp");
     let mut buf = [0u8; 64];
     let n = tokio::time::timeout(common::DEADLOCK_GUARD, tcp.read(&mut buf))
         .await
@@ -246,8 +407,14 @@ async fn next_error(c: &mut Client) -> protocol::ErrorPayload {
 async fn wait_for_connections(server: &TestServer, n: u64) {
     let http = reqwest::Client::new();
     for _ in 0..200 {
-        let health: protocol::http::Health =
-            http.get(server.url("/health")).send().await.expect("health").json().await.expect("json");
+        let health: protocol::http::Health = http
+            .get(server.url("/health"))
+            .send()
+            .await
+            .expect("health")
+            .json()
+            .await
+            .expect("json");
         if health.connections == n {
             return;
         }

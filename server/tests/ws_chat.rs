@@ -1,5 +1,7 @@
 //! The foundation slice against the real server on an ephemeral port.
 
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
 mod common;
 
 use common::{room, Client, TestServer};
@@ -22,7 +24,10 @@ async fn both_members_receive_each_message_once_in_order() {
     for t in &texts {
         acked.push(aiko.say("general", t).await);
     }
-    assert_eq!(acked.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        acked.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
 
     // Each client sees every message exactly once, in seq order: the sender too.
     for client in [&mut aiko, &mut ben] {
@@ -32,7 +37,9 @@ async fn both_members_receive_each_message_once_in_order() {
         }
         assert_eq!(seen, acked, "same stored messages, same order");
         // Nothing else is pending: a ping round-trip comes back before any duplicate.
-        let id = client.send(ClientMsg::Ping(protocol::client::Ping { t: 7.into() })).await;
+        let id = client
+            .send(ClientMsg::Ping(protocol::client::Ping { t: 7.into() }))
+            .await;
         drop(id);
         match client.recv().await {
             ServerEnvelope::Event(ServerEvent::Pong(p)) => assert_eq!(p.t, 7.into()),
@@ -51,11 +58,26 @@ async fn malformed_frames_get_typed_errors_and_the_connection_keeps_working() {
     let cases = [
         ("this is not json", ErrorCode::BadFrame),
         (r#"{"type":"chat:send","id":"x1""#, ErrorCode::BadFrame),
-        (r#"{"type":"chat:shout","id":"x2","payload":{}}"#, ErrorCode::UnknownType),
-        (r#"{"type":"chat:send","payload":{"room":"general","text":"no id"}}"#, ErrorCode::Invalid),
-        (r#"{"type":"chat:send","id":"x3","payload":{"room":"general","text":""}}"#, ErrorCode::Invalid),
-        (r#"{"type":"room:join","id":"x4","payload":{"room":"nowhere"}}"#, ErrorCode::NotFound),
-        (r#"{"type":"chat:send","id":"x5","payload":{"room":"random","text":"not joined"}}"#, ErrorCode::Forbidden),
+        (
+            r#"{"type":"chat:shout","id":"x2","payload":{}}"#,
+            ErrorCode::UnknownType,
+        ),
+        (
+            r#"{"type":"chat:send","payload":{"room":"general","text":"no id"}}"#,
+            ErrorCode::Invalid,
+        ),
+        (
+            r#"{"type":"chat:send","id":"x3","payload":{"room":"general","text":""}}"#,
+            ErrorCode::Invalid,
+        ),
+        (
+            r#"{"type":"room:join","id":"x4","payload":{"room":"nowhere"}}"#,
+            ErrorCode::NotFound,
+        ),
+        (
+            r#"{"type":"chat:send","id":"x5","payload":{"room":"random","text":"not joined"}}"#,
+            ErrorCode::Forbidden,
+        ),
     ];
     for (frame, code) in cases {
         c.send_raw(frame).await;
@@ -79,17 +101,28 @@ async fn a_resend_with_the_same_id_is_not_stored_or_broadcast_twice() {
     a.join("general").await;
     b.join("general").await;
     let id = a.next_id();
-    let send = ClientMsg::ChatSend(ChatSend { room: room("general"), text: "once".into(), reply_to: None });
+    let send = ClientMsg::ChatSend(ChatSend {
+        room: room("general"),
+        text: "once".into(),
+        reply_to: None,
+    });
     let frame = protocol::ClientEnvelope::new(Some(id.clone()), send).encode();
     a.send_raw(frame.clone()).await;
     let first = a.reply(&id).await;
     a.send_raw(frame).await;
     let second = a.reply(&id).await;
-    assert_eq!(first, second, "the retry is answered with the stored message");
+    assert_eq!(
+        first, second,
+        "the retry is answered with the stored message"
+    );
     let after = b.say("general", "next").await;
     assert_eq!(after.seq, 2, "the retry did not take a seq");
     assert_eq!(b.next_chat().await.text, "once");
-    assert_eq!(b.next_chat().await.text, "next", "no duplicate broadcast in between");
+    assert_eq!(
+        b.next_chat().await.text,
+        "next",
+        "no duplicate broadcast in between"
+    );
     server.stop().await;
 }
 
@@ -127,20 +160,34 @@ async fn a_client_that_stops_reading_does_not_hold_up_the_others() {
         sender.backlog.clear();
     }
     let seqs = reading.await.expect("reader task");
-    assert_eq!(seqs, (1..=N as u64).collect::<Vec<_>>(), "full, ordered delivery to the reader");
+    assert_eq!(
+        seqs,
+        (1..=N as u64).collect::<Vec<_>>(),
+        "full, ordered delivery to the reader"
+    );
 
     // The stalled client was cut off instead of buffering without bound.
     let mut received = 0;
     let code = loop {
-        match tokio::time::timeout(common::DEADLOCK_GUARD, futures_util::StreamExt::next(&mut stalled.ws)).await {
+        match tokio::time::timeout(
+            common::DEADLOCK_GUARD,
+            futures_util::StreamExt::next(&mut stalled.ws),
+        )
+        .await
+        {
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))) => received += 1,
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f)))) => break f.map(|f| u16::from(f.code)),
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f)))) => {
+                break f.map(|f| u16::from(f.code))
+            }
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(_)) | None) => break None,
             Err(_) => panic!("stalled client was never cut off"),
         }
     };
-    assert!(received < N, "stalled client got {received} of {N}: it should have been cut off");
+    assert!(
+        received < N,
+        "stalled client got {received} of {N}: it should have been cut off"
+    );
     if let Some(code) = code {
         assert_eq!(code, protocol::close::SLOW_CONSUMER);
     }

@@ -23,7 +23,10 @@ pub struct Claims {
 
 impl Verified {
     pub fn user(&self) -> User {
-        User { id: self.user_id, name: self.name.clone() }
+        User {
+            id: self.user_id,
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -85,8 +88,18 @@ impl Keys {
         iat: u64,
         exp: u64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let claims = Claims { sub: user.id.0.to_string(), name: user.name.clone(), admin, iat, exp };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)
+        let claims = Claims {
+            sub: user.id.0.to_string(),
+            name: user.name.clone(),
+            admin,
+            iat,
+            exp,
+        };
+        encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
     }
 
     /// Verifies signature, algorithm and expiry (no leeway).
@@ -100,8 +113,16 @@ impl Keys {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid,
             })?;
-        let user_id = claims.sub.parse().map(UserId).map_err(|_| TokenError::Invalid)?;
-        Ok(Verified { user_id, name: claims.name, admin: claims.admin })
+        let user_id = claims
+            .sub
+            .parse()
+            .map(UserId)
+            .map_err(|_| TokenError::Invalid)?;
+        Ok(Verified {
+            user_id,
+            name: claims.name,
+            admin: claims.admin,
+        })
     }
 }
 
@@ -117,7 +138,10 @@ mod tests {
     use super::*;
 
     fn aiko() -> User {
-        User { id: UserId(1), name: "aiko".into() }
+        User {
+            id: UserId(1),
+            name: "aiko".into(),
+        }
     }
 
     #[test]

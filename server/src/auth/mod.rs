@@ -34,12 +34,21 @@ struct TokenQuery {
 /// The bearer token of a request: `Authorization: Bearer`, then `?token=`,
 /// then the session cookie.
 pub fn token_from_parts(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(v) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             return Some(t.to_owned());
         }
     }
-    if let Ok(Query(TokenQuery { token: Some(t) })) = Query::<TokenQuery>::try_from_uri(&parts.uri) {
+    if let Ok(Query(TokenQuery { token: Some(t) })) = Query::<TokenQuery>::try_from_uri(&parts.uri)
+    {
         if !t.is_empty() {
             return Some(t);
         }
@@ -67,22 +76,33 @@ impl FromRequestParts<AppState> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let token = token_from_parts(parts)
             .ok_or_else(|| AppError::Unauthorized("log in first: no session token".into()))?;
-        let claims = state.keys.verify(&token).map_err(|e| AppError::Unauthorized(e.to_string()))?;
-        Ok(Self { user: claims.user(), admin: claims.admin })
+        let claims = state
+            .keys
+            .verify(&token)
+            .map_err(|e| AppError::Unauthorized(e.to_string()))?;
+        Ok(Self {
+            user: claims.user(),
+            admin: claims.admin,
+        })
     }
 }
 
 /// `Set-Cookie` for a new session.
 pub fn session_cookie(token: &str, max_age_s: u64, secure: bool) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let v = format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}");
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("hibiki_session=; Path=/"))
+    let v = format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
+    );
+    HeaderValue::from_str(&v)
+        .unwrap_or_else(|_| HeaderValue::from_static("hibiki_session=; Path=/"))
 }
 
 /// `Set-Cookie` that removes the session.
 pub fn clear_cookie(secure: bool) -> HeaderValue {
     if secure {
-        HeaderValue::from_static("hibiki_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure")
+        HeaderValue::from_static(
+            "hibiki_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0; Secure",
+        )
     } else {
         HeaderValue::from_static("hibiki_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
     }

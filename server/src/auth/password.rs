@@ -1,7 +1,9 @@
 //! Password hashing with argon2id. Hashing is CPU-heavy by design, so it runs
 //! on the blocking pool, never on a runtime worker.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 
 /// Hashes `password` into a PHC string (`$argon2id$...`).
@@ -21,7 +23,9 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 pub async fn verify(password: String, phc: String) -> Result<bool, PasswordError> {
     tokio::task::spawn_blocking(move || {
         let parsed = PasswordHash::new(&phc).map_err(|e| PasswordError(e.to_string()))?;
-        Ok(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        Ok(Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
     })
     .await
     .map_err(|e| PasswordError(e.to_string()))?
@@ -38,7 +42,11 @@ mod tests {
     async fn hash_then_verify() {
         let phc = super::hash("correct horse".into()).await.expect("hash");
         assert!(phc.starts_with("$argon2id$"));
-        assert!(super::verify("correct horse".into(), phc.clone()).await.expect("verify"));
-        assert!(!super::verify("wrong horse".into(), phc).await.expect("verify"));
+        assert!(super::verify("correct horse".into(), phc.clone())
+            .await
+            .expect("verify"));
+        assert!(!super::verify("wrong horse".into(), phc)
+            .await
+            .expect("verify"));
     }
 }

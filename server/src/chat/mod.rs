@@ -40,20 +40,35 @@ impl Chat {
                 return Err(forbidden(room));
             }
         } else {
-            self.db.add_member(row.id, user.id).await.map_err(internal)?;
+            self.db
+                .add_member(row.id, user.id)
+                .await
+                .map_err(internal)?;
         }
         self.hub.join(conn, room);
         let (messages, has_more) = match since_seq {
             Some(since) => {
                 let limit = protocol::MAX_HISTORY_LIMIT;
-                let mut page = self.db.messages_after(row.id, since, limit + 1).await.map_err(internal)?;
+                let mut page = self
+                    .db
+                    .messages_after(row.id, since, limit + 1)
+                    .await
+                    .map_err(internal)?;
                 let more = page.len() > limit as usize;
                 page.truncate(limit as usize);
                 (page, more)
             }
-            None => self.page_before(row.id, Seq::MAX, protocol::JOIN_HISTORY).await?,
+            None => {
+                self.page_before(row.id, Seq::MAX, protocol::JOIN_HISTORY)
+                    .await?
+            }
         };
-        let last_seq = self.db.room(room).await.map_err(internal)?.map_or(row.last_seq, |r| r.last_seq);
+        let last_seq = self
+            .db
+            .room(room)
+            .await
+            .map_err(internal)?
+            .map_or(row.last_seq, |r| r.last_seq);
         Ok(RoomJoined {
             room: room.clone(),
             last_seq: last_seq.max(0) as Seq,
@@ -87,9 +102,17 @@ impl Chat {
         }
         let text = protocol::client::validate_text(&send.text)?;
         let room = self.room(&send.room).await?;
-        match self.db.append_message(room.id, author.id, request, text, send.reply_to).await {
+        match self
+            .db
+            .append_message(room.id, author.id, request, text, send.reply_to)
+            .await
+        {
             Ok(Stored::New(message)) => {
-                self.hub.publish_to_room(&send.room, ServerEvent::ChatMessage(message.clone()), None);
+                self.hub.publish_to_room(
+                    &send.room,
+                    ServerEvent::ChatMessage(message.clone()),
+                    None,
+                );
                 Ok(message)
             }
             // A retry of a send already stored: same message, no second broadcast.
@@ -119,8 +142,17 @@ impl Chat {
     }
 
     /// Up to `limit` messages before `before`, and whether older ones exist.
-    async fn page_before(&self, room: i64, before: Seq, limit: u32) -> Result<(Vec<Message>, bool), ErrorPayload> {
-        let mut page = self.db.messages_before(room, before, limit + 1).await.map_err(internal)?;
+    async fn page_before(
+        &self,
+        room: i64,
+        before: Seq,
+        limit: u32,
+    ) -> Result<(Vec<Message>, bool), ErrorPayload> {
+        let mut page = self
+            .db
+            .messages_before(room, before, limit + 1)
+            .await
+            .map_err(internal)?;
         let more = page.len() > limit as usize;
         if more {
             page.remove(0);
@@ -135,7 +167,10 @@ impl Chat {
 }
 
 fn forbidden(room: &RoomName) -> ErrorPayload {
-    ErrorPayload::new(ErrorCode::Forbidden, format!("not a member of room '{room}'"))
+    ErrorPayload::new(
+        ErrorCode::Forbidden,
+        format!("not a member of room '{room}'"),
+    )
 }
 
 /// Logs a store failure and turns it into a generic `internal` error.

@@ -35,8 +35,13 @@ pub(super) async fn login(
     let row = state.db.user_by_name(&creds.username).await?;
     // Verify against a real hash even for unknown names, so timing does not
     // tell which names exist.
-    let phc = row.as_ref().map(|r| r.password_hash.clone()).unwrap_or_else(|| state.dummy_hash.to_string());
-    let ok = password::verify(creds.password, phc).await.map_err(AppError::internal)?;
+    let phc = row
+        .as_ref()
+        .map(|r| r.password_hash.clone())
+        .unwrap_or_else(|| state.dummy_hash.to_string());
+    let ok = password::verify(creds.password, phc)
+        .await
+        .map_err(AppError::internal)?;
     match row {
         Some(row) if ok => session(&state, row.to_user(), row.is_admin, StatusCode::OK),
         _ => Err(AppError::Unauthorized("wrong username or password".into())),
@@ -45,22 +50,45 @@ pub(super) async fn login(
 
 /// `POST /api/auth/logout`: clears the session cookie (204).
 pub(super) async fn logout(State(state): State<AppState>) -> Response {
-    (StatusCode::NO_CONTENT, [(SET_COOKIE, auth::clear_cookie(state.config.secure_cookies))]).into_response()
+    (
+        StatusCode::NO_CONTENT,
+        [(SET_COOKIE, auth::clear_cookie(state.config.secure_cookies))],
+    )
+        .into_response()
 }
 
 /// `GET /api/auth/me`: the caller (extension).
 pub(super) async fn me(caller: AuthUser) -> Json<Me> {
-    Json(Me { user: caller.user, admin: caller.admin })
+    Json(Me {
+        user: caller.user,
+        admin: caller.admin,
+    })
 }
 
-fn session(state: &AppState, user: protocol::User, admin: bool, status: StatusCode) -> Result<Response, AppError> {
+fn session(
+    state: &AppState,
+    user: protocol::User,
+    admin: bool,
+    status: StatusCode,
+) -> Result<Response, AppError> {
     let token = state.keys.issue(&user, admin).map_err(AppError::internal)?;
-    let cookie = auth::session_cookie(&token, state.keys.ttl().as_secs(), state.config.secure_cookies);
-    Ok((status, [(SET_COOKIE, cookie)], Json(AuthResponse { user, token })).into_response())
+    let cookie = auth::session_cookie(
+        &token,
+        state.keys.ttl().as_secs(),
+        state.config.secure_cookies,
+    );
+    Ok((
+        status,
+        [(SET_COOKIE, cookie)],
+        Json(AuthResponse { user, token }),
+    )
+        .into_response())
 }
 
 fn limited(r: Result<(), Duration>) -> Result<(), AppError> {
-    r.map_err(|wait| AppError::RateLimited { retry_after_ms: wait.as_millis().max(1) as u64 })
+    r.map_err(|wait| AppError::RateLimited {
+        retry_after_ms: wait.as_millis().max(1) as u64,
+    })
 }
 
 /// `GET /api/admin/users` (admin only): every account.
@@ -71,7 +99,11 @@ pub(super) async fn list_users(
     let rows = state.db.users().await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| protocol::http::UserInfo { user: r.to_user(), admin: r.is_admin, created_at: r.created_at })
+            .map(|r| protocol::http::UserInfo {
+                user: r.to_user(),
+                admin: r.is_admin,
+                created_at: r.created_at,
+            })
             .collect(),
     ))
 }

@@ -16,15 +16,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, AppError> {
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::TooLarge { limit: state.config.limits.max_body_bytes }
+                AppError::TooLarge {
+                    limit: state.config.limits.max_body_bytes,
+                }
             } else {
                 AppError::BadBody(e.body_text())
             }
         })?;
-        let text = std::str::from_utf8(&bytes).map_err(|_| AppError::BadBody("body is not UTF-8".into()))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| AppError::BadBody("body is not UTF-8".into()))?;
         if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
             return Err(AppError::BadBody("body is not JSON".into()));
         }
-        protocol::envelope::typed(text).map(ApiJson).map_err(AppError::from)
+        protocol::envelope::typed(text)
+            .map(ApiJson)
+            .map_err(AppError::from)
     }
 }

@@ -29,9 +29,14 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, headers::provide_request_nonce, move || {
             app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
+            app::shell,
+        ))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -20,23 +20,35 @@ pub(super) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     check_origin(&state, &parts)?;
-    let slot = state.connection_limits.acquire(peer.ip()).map_err(|r| match r {
-        Refused::PerIp => AppError::RateLimited { retry_after_ms: 5_000 },
-        Refused::Total => AppError::Unavailable("server full; try again later".into()),
-    })?;
+    let slot = state
+        .connection_limits
+        .acquire(peer.ip())
+        .map_err(|r| match r {
+            Refused::PerIp => AppError::RateLimited {
+                retry_after_ms: 5_000,
+            },
+            Refused::Total => AppError::Unavailable("server full; try again later".into()),
+        })?;
     let user = AuthUser::from_request_parts(&mut parts, &state).await?.user;
     let limits = &state.config.limits;
-    let ctx = ConnCtx { chat: state.chat.clone(), limits: limits.clone(), shutdown: state.shutdown.clone() };
+    let ctx = ConnCtx {
+        chat: state.chat.clone(),
+        limits: limits.clone(),
+        shutdown: state.shutdown.clone(),
+    };
     let tasks = state.tasks.clone();
     // The transport refuses frames far beyond the limit outright; frames just
     // over it are closed with 1009 by the connection loop.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
-    Ok(ws.max_message_size(hard_cap).max_frame_size(hard_cap).on_upgrade(move |socket| {
-        tasks.track_future(async move {
-            crate::ws::run(socket, user, ctx).await;
-            drop(slot);
-        })
-    }))
+    Ok(ws
+        .max_message_size(hard_cap)
+        .max_frame_size(hard_cap)
+        .on_upgrade(move |socket| {
+            tasks.track_future(async move {
+                crate::ws::run(socket, user, ctx).await;
+                drop(slot);
+            })
+        }))
 }
 
 /// Browsers always send `Origin` on a WebSocket handshake; refusing foreign
@@ -51,7 +63,9 @@ fn check_origin(state: &AppState, parts: &Parts) -> Result<(), AppError> {
                 Ok(())
             } else {
                 tracing::warn!(%origin, "WebSocket refused: foreign origin");
-                Err(AppError::Forbidden(format!("origin '{origin}' is not allowed")))
+                Err(AppError::Forbidden(format!(
+                    "origin '{origin}' is not allowed"
+                )))
             }
         }
     }

@@ -72,7 +72,14 @@ impl Hub {
     /// Registers a connection of `user`.
     pub fn connect(&self, user: User, outbox: Outbox) -> ConnId {
         let id = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed) + 1);
-        self.state().conns.insert(id, Conn { user, outbox, rooms: HashSet::new() });
+        self.state().conns.insert(
+            id,
+            Conn {
+                user,
+                outbox,
+                rooms: HashSet::new(),
+            },
+        );
         id
     }
 
@@ -94,7 +101,9 @@ impl Hub {
     /// Adds `conn` to `room`. Returns false if the connection is unknown.
     pub fn join(&self, conn: ConnId, room: &RoomName) -> bool {
         let mut state = self.state();
-        let Some(c) = state.conns.get_mut(&conn) else { return false };
+        let Some(c) = state.conns.get_mut(&conn) else {
+            return false;
+        };
         c.rooms.insert(room.clone());
         state.rooms.entry(room.clone()).or_default().insert(conn);
         true
@@ -115,7 +124,10 @@ impl Hub {
     }
 
     pub fn is_member(&self, conn: ConnId, room: &RoomName) -> bool {
-        self.state().conns.get(&conn).is_some_and(|c| c.rooms.contains(room))
+        self.state()
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.rooms.contains(room))
     }
 
     /// Users with at least one connection in `room`, each once, by id.
@@ -141,11 +153,18 @@ impl Hub {
 
     /// Sends `event` to every connection in `room`, `except` one if given.
     /// Returns the number of connections it was queued for.
-    pub fn publish_to_room(&self, room: &RoomName, event: ServerEvent, except: Option<ConnId>) -> usize {
+    pub fn publish_to_room(
+        &self,
+        room: &RoomName,
+        event: ServerEvent,
+        except: Option<ConnId>,
+    ) -> usize {
         let droppable = event.is_droppable();
         let frame = encode(event);
         let state = self.state();
-        let Some(members) = state.rooms.get(room) else { return 0 };
+        let Some(members) = state.rooms.get(room) else {
+            return 0;
+        };
         let mut queued = 0;
         for id in members.iter().filter(|id| Some(**id) != except) {
             if let Some(c) = state.conns.get(id) {
@@ -207,13 +226,20 @@ mod tests {
     use protocol::server::TypingEvent;
 
     fn user(id: i64, name: &str) -> User {
-        User { id: UserId(id), name: name.into() }
+        User {
+            id: UserId(id),
+            name: name.into(),
+        }
     }
     fn room(name: &str) -> RoomName {
         RoomName::parse(name).unwrap_or_else(|e| panic!("{e}"))
     }
     fn typing(u: &User) -> ServerEvent {
-        ServerEvent::ChatTyping(TypingEvent { room: room("general"), user: u.clone(), typing: true })
+        ServerEvent::ChatTyping(TypingEvent {
+            room: room("general"),
+            user: u.clone(),
+            typing: true,
+        })
     }
 
     #[test]
@@ -225,7 +251,11 @@ mod tests {
         let general = room("general");
         assert!(hub.join(a, &general));
         assert!(hub.join(b, &general));
-        assert_eq!(hub.online_in(&general), vec![user(1, "a")], "one user however many tabs");
+        assert_eq!(
+            hub.online_in(&general),
+            vec![user(1, "a")],
+            "one user however many tabs"
+        );
         hub.leave(a, &general);
         assert!(!hub.is_member(a, &general));
         assert!(hub.is_member(b, &general));
@@ -268,6 +298,9 @@ mod tests {
         let frames: Vec<Frame> = rxs.iter_mut().filter_map(|rx| rx.try_recv().ok()).collect();
         assert_eq!(frames.len(), 3);
         let p = frames[0].as_str().as_ptr();
-        assert!(frames.iter().all(|f| f.as_str().as_ptr() == p), "same bytes, not copies");
+        assert!(
+            frames.iter().all(|f| f.as_str().as_ptr() == p),
+            "same bytes, not copies"
+        );
     }
 }

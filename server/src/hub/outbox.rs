@@ -7,6 +7,7 @@
 //! - anything else (chat messages, notifications) is never dropped silently:
 //!   the connection is closed with 4000 "slow consumer" and the client
 //!   recovers from the store with `since_seq`.
+//!
 //! Memory per connection is therefore bounded by the queue capacity.
 
 use axum::extract::ws::Utf8Bytes;
@@ -48,13 +49,17 @@ pub struct CloseSignal {
 impl CloseSignal {
     /// Requests a close; the first code wins.
     pub fn close(&self, code: u16) {
-        let _ = self.code.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
+        let _ = self
+            .code
+            .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire);
         self.token.cancel();
     }
 
     /// The requested close code, if a close was requested.
     pub fn code(&self) -> Option<u16> {
-        self.token.is_cancelled().then(|| self.code.load(Ordering::Acquire))
+        self.token
+            .is_cancelled()
+            .then(|| self.code.load(Ordering::Acquire))
     }
 
     pub async fn requested(&self) -> u16 {
@@ -68,7 +73,14 @@ impl Outbox {
     pub fn new(capacity: usize) -> (Self, mpsc::Receiver<Frame>, Arc<CloseSignal>) {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let close = Arc::new(CloseSignal::default());
-        (Self { tx, close: close.clone() }, rx, close)
+        (
+            Self {
+                tx,
+                close: close.clone(),
+            },
+            rx,
+            close,
+        )
     }
 
     /// Queues a frame without waiting, applying the policy above.

@@ -20,7 +20,11 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: Rate, now: Instant) -> Self {
-        Self { rate, tokens: rate.capacity, updated: now }
+        Self {
+            rate,
+            tokens: rate.capacity,
+            updated: now,
+        }
     }
 
     fn refill(&mut self, now: Instant) {
@@ -38,7 +42,9 @@ impl TokenBucket {
         } else if self.rate.per_second <= 0.0 {
             Err(Duration::from_secs(3600))
         } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate.per_second))
+            Err(Duration::from_secs_f64(
+                (1.0 - self.tokens) / self.rate.per_second,
+            ))
         }
     }
 
@@ -56,7 +62,13 @@ mod tests {
     #[test]
     fn burst_then_refill() {
         let t0 = Instant::now();
-        let mut b = TokenBucket::new(Rate { capacity: 3.0, per_second: 2.0 }, t0);
+        let mut b = TokenBucket::new(
+            Rate {
+                capacity: 3.0,
+                per_second: 2.0,
+            },
+            t0,
+        );
         assert!(b.take(t0).is_ok());
         assert!(b.take(t0).is_ok());
         assert!(b.take(t0).is_ok());

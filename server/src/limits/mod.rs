@@ -20,7 +20,10 @@ pub struct KeyedLimiter<K> {
 
 impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     pub fn new(rate: Rate) -> Self {
-        Self { rate, buckets: Mutex::new(HashMap::new()) }
+        Self {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes a token for `key`, or returns how long to wait.
@@ -31,7 +34,10 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         if buckets.len() > 10_000 {
             buckets.retain(|_, b| !b.is_full(now));
         }
-        buckets.entry(key.clone()).or_insert_with(|| TokenBucket::new(self.rate, now)).take(now)
+        buckets
+            .entry(key.clone())
+            .or_insert_with(|| TokenBucket::new(self.rate, now))
+            .take(now)
     }
 }
 
@@ -62,12 +68,22 @@ pub struct ConnectionSlot {
 
 impl ConnectionLimits {
     pub fn new(per_ip: usize, total: usize) -> Self {
-        Self { inner: Arc::new(ConnInner { per_ip, total, counts: Mutex::new((0, HashMap::new())) }) }
+        Self {
+            inner: Arc::new(ConnInner {
+                per_ip,
+                total,
+                counts: Mutex::new((0, HashMap::new())),
+            }),
+        }
     }
 
     /// Open connections (slots held).
     pub fn open(&self) -> usize {
-        self.inner.counts.lock().unwrap_or_else(|p| p.into_inner()).0
+        self.inner
+            .counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .0
     }
 
     /// Takes a slot for `ip`, or says which limit refuses it.
@@ -83,7 +99,10 @@ impl ConnectionLimits {
         }
         *n += 1;
         *total += 1;
-        Ok(ConnectionSlot { inner: self.inner.clone(), ip })
+        Ok(ConnectionSlot {
+            inner: self.inner.clone(),
+            ip,
+        })
     }
 }
 

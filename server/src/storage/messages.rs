@@ -55,20 +55,34 @@ const SELECT_MESSAGES: &str = "
 impl MessageRow {
     fn into_message(self) -> Result<Message, StoreError> {
         let room = RoomName::parse(self.room).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let reply_to = match (self.reply_id, self.reply_seq, self.reply_author_id, self.reply_author_name, self.reply_text) {
-            (Some(id), Some(seq), Some(author_id), Some(author_name), Some(text)) => Some(ReplyRef {
-                id: MessageId(id),
-                seq: seq as Seq,
-                author: User { id: UserId(author_id), name: author_name },
-                excerpt: excerpt(&text),
-            }),
+        let reply_to = match (
+            self.reply_id,
+            self.reply_seq,
+            self.reply_author_id,
+            self.reply_author_name,
+            self.reply_text,
+        ) {
+            (Some(id), Some(seq), Some(author_id), Some(author_name), Some(text)) => {
+                Some(ReplyRef {
+                    id: MessageId(id),
+                    seq: seq as Seq,
+                    author: User {
+                        id: UserId(author_id),
+                        name: author_name,
+                    },
+                    excerpt: excerpt(&text),
+                })
+            }
             _ => None,
         };
         Ok(Message {
             id: MessageId(self.id),
             room,
             seq: self.seq as Seq,
-            author: User { id: UserId(self.author_id), name: self.author_name },
+            author: User {
+                id: UserId(self.author_id),
+                name: self.author_name,
+            },
             text: self.text,
             reply_to,
             ts: self.ts,
@@ -107,18 +121,21 @@ impl Db {
         reply_to: Option<MessageId>,
     ) -> Result<Stored, AppendError> {
         let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
-        let seq: i64 = sqlx::query_scalar("UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq")
-            .bind(room)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+        let seq: i64 = sqlx::query_scalar(
+            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+        )
+        .bind(room)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
         if let Some(target) = reply_to {
-            let found: Option<i64> = sqlx::query_scalar("SELECT id FROM messages WHERE id = ? AND room_id = ?")
-                .bind(target.0)
-                .bind(room)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::from)?;
+            let found: Option<i64> =
+                sqlx::query_scalar("SELECT id FROM messages WHERE id = ? AND room_id = ?")
+                    .bind(target.0)
+                    .bind(room)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
             if found.is_none() {
                 return Err(AppendError::NoReplyTarget(target.0));
             }
@@ -150,7 +167,11 @@ impl Db {
                     .await
                     .map_err(StoreError::from)?;
                 tx.commit().await.map_err(StoreError::from)?;
-                Ok(Stored::New(self.message(MessageId(id)).await?.ok_or(StoreError::Corrupt("message vanished".into()))?))
+                Ok(Stored::New(
+                    self.message(MessageId(id))
+                        .await?
+                        .ok_or(StoreError::Corrupt("message vanished".into()))?,
+                ))
             }
             None => {
                 // A retry: give the seq back (rollback) and return the original.
@@ -179,7 +200,12 @@ impl Db {
     }
 
     /// Up to `limit` messages with seq > `since`, oldest first.
-    pub async fn messages_after(&self, room: i64, since: Seq, limit: u32) -> Result<Vec<Message>, StoreError> {
+    pub async fn messages_after(
+        &self,
+        room: i64,
+        since: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
         let rows = sqlx::query_as::<_, MessageRow>(&format!(
             "{SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
         ))
@@ -192,7 +218,12 @@ impl Db {
     }
 
     /// Up to `limit` messages with seq < `before`, oldest first.
-    pub async fn messages_before(&self, room: i64, before: Seq, limit: u32) -> Result<Vec<Message>, StoreError> {
+    pub async fn messages_before(
+        &self,
+        room: i64,
+        before: Seq,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
         let mut rows = sqlx::query_as::<_, MessageRow>(&format!(
             "{SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
         ))

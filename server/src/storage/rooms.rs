@@ -61,10 +61,12 @@ impl Db {
 
     /// The room with this name.
     pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
-        Ok(sqlx::query_as::<_, RoomRow>(&format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?"))
-            .bind(name.as_str())
-            .fetch_optional(self.pool())
-            .await?)
+        Ok(sqlx::query_as::<_, RoomRow>(&format!(
+            "SELECT {ROOM_COLUMNS} FROM rooms WHERE name = ?"
+        ))
+        .bind(name.as_str())
+        .fetch_optional(self.pool())
+        .await?)
     }
 
     /// Rooms `user` can see: every public room and the private ones (DMs
@@ -97,11 +99,13 @@ impl Db {
 
     /// Whether `user` is a member of `room`.
     pub async fn is_member(&self, room: i64, user: UserId) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM room_members WHERE room_id = ? AND user_id = ?")
-            .bind(room)
-            .bind(user.0)
-            .fetch_one(self.pool())
-            .await?
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM room_members WHERE room_id = ? AND user_id = ?",
+        )
+        .bind(room)
+        .bind(user.0)
+        .fetch_one(self.pool())
+        .await?
             > 0)
     }
 
@@ -114,7 +118,18 @@ impl Db {
         .bind(room)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(|(id, name, seq)| (User { id: UserId(id), name }, seq.max(0) as Seq)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, seq)| {
+                (
+                    User {
+                        id: UserId(id),
+                        name,
+                    },
+                    seq.max(0) as Seq,
+                )
+            })
+            .collect())
     }
 
     /// Moves `user`'s read position forward to `seq` (never back, never past

@@ -15,9 +15,11 @@ impl Db {
             .bind(make())
             .execute(self.pool())
             .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(key)
-            .fetch_one(self.pool())
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+                .bind(key)
+                .fetch_one(self.pool())
+                .await?,
+        )
     }
 }

@@ -15,7 +15,10 @@ pub struct UserRow {
 
 impl UserRow {
     pub fn to_user(&self) -> User {
-        User { id: UserId(self.id), name: self.name.clone() }
+        User {
+            id: UserId(self.id),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -34,10 +37,12 @@ impl Db {
         let mut tx = self.pool().begin().await?;
         let admin = match new.admin {
             Some(a) => a,
-            None => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
-                .fetch_one(&mut *tx)
-                .await?
-                == 0,
+            None => {
+                sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+                    .fetch_one(&mut *tx)
+                    .await?
+                    == 0
+            }
         };
         let row = sqlx::query_as::<_, UserRow>(
             "INSERT INTO users (name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?)

@@ -9,10 +9,10 @@ use super::dispatch;
 use crate::chat::Chat;
 use crate::config::Limits;
 use crate::hub::{ConnId, Frame, Outbox};
+use crate::limits::{Rate, TokenBucket};
 use crate::shutdown::ShutdownToken;
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
-use crate::limits::{Rate, TokenBucket};
 use protocol::envelope::RawFrame;
 use protocol::{close, ClientEnvelope, ErrorCode, ErrorPayload, RequestId, ServerEnvelope, User};
 use std::sync::atomic::Ordering;
@@ -58,7 +58,10 @@ where
     heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_heard = Instant::now();
     let mut inbound_rate = TokenBucket::new(
-        Rate { capacity: ctx.limits.frame_burst.max(1.0), per_second: ctx.limits.frames_per_second },
+        Rate {
+            capacity: ctx.limits.frame_burst.max(1.0),
+            per_second: ctx.limits.frames_per_second,
+        },
         std::time::Instant::now(),
     );
     let mut strikes = 0u32;
@@ -155,7 +158,12 @@ where
 }
 
 /// Decodes one text frame and runs it; returns the reply, if any.
-async fn handle_text(ctx: &ConnCtx, conn: ConnId, user: &User, text: &str) -> Option<ServerEnvelope> {
+async fn handle_text(
+    ctx: &ConnCtx,
+    conn: ConnId,
+    user: &User,
+    text: &str,
+) -> Option<ServerEnvelope> {
     match ClientEnvelope::decode(text) {
         Ok(envelope) => dispatch::handle(ctx, conn, user, envelope).await,
         Err(e) => {
@@ -177,9 +185,15 @@ fn is_too_big(e: axum::Error) -> bool {
 /// The `rate_limited` reply to a frame refused by the inbound limiter. The
 /// frame is only split (not decoded) to echo its id.
 fn rate_limited(text: &str, wait: Duration) -> ServerEnvelope {
-    let id = RawFrame::parse(text).ok().and_then(|f| f.id).and_then(|id| RequestId::parse(id.into_owned()).ok());
+    let id = RawFrame::parse(text)
+        .ok()
+        .and_then(|f| f.id)
+        .and_then(|id| RequestId::parse(id.into_owned()).ok());
     let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
-    ServerEnvelope::Error { id, payload: ErrorPayload::rate_limited(ms) }
+    ServerEnvelope::Error {
+        id,
+        payload: ErrorPayload::rate_limited(ms),
+    }
 }
 
 async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool
@@ -194,6 +208,9 @@ async fn send_close<S>(socket: &mut S, code: u16, reason: &'static str, limit: D
 where
     S: Sink<Message, Error = axum::Error> + Unpin,
 {
-    let frame = CloseFrame { code, reason: reason.into() };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
     let _ = timeout(limit, socket.send(Message::Close(Some(frame)))).await;
 }

@@ -4,7 +4,9 @@ use super::connection::ConnCtx;
 use crate::hub::ConnId;
 use protocol::client::ChatTyping;
 use protocol::server::{Ack, Empty, Pong, Sent, TypingEvent};
-use protocol::{ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User};
+use protocol::{
+    ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User,
+};
 
 /// Runs one client message. Returns the frame to answer with, if any:
 /// `ack`/`error` for acknowledged types (which always carry an id, the
@@ -21,21 +23,34 @@ pub(super) async fn handle(
         ClientMsg::Ping(p) => return Some(ServerEvent::Pong(Pong { t: p.t }).into()),
         ClientMsg::ChatTyping(ChatTyping { room, typing }) => {
             if chat.hub().is_member(conn, &room) {
-                let event = ServerEvent::ChatTyping(TypingEvent { room: room.clone(), user: user.clone(), typing });
+                let event = ServerEvent::ChatTyping(TypingEvent {
+                    room: room.clone(),
+                    user: user.clone(),
+                    typing,
+                });
                 chat.hub().publish_to_room(&room, event, Some(conn));
             }
             return None;
         }
-        ClientMsg::RoomJoin(j) => chat.join(conn, user, &j.room, j.since_seq).await.map(Ack::RoomJoined),
+        ClientMsg::RoomJoin(j) => chat
+            .join(conn, user, &j.room, j.since_seq)
+            .await
+            .map(Ack::RoomJoined),
         ClientMsg::RoomLeave(l) => {
             chat.leave(conn, &l.room);
             Ok(Ack::Empty(Empty {}))
         }
         ClientMsg::ChatSend(send) => match &id {
-            Some(request) => chat.send(conn, user, request, &send).await.map(|message| Ack::Sent(Sent { message })),
+            Some(request) => chat
+                .send(conn, user, request, &send)
+                .await
+                .map(|message| Ack::Sent(Sent { message })),
             None => Err(ErrorPayload::invalid("id", "is required for 'chat:send'")),
         },
-        ClientMsg::ChatHistory(h) => chat.history(conn, &h.room, h.before_seq, h.limit).await.map(Ack::History),
+        ClientMsg::ChatHistory(h) => chat
+            .history(conn, &h.room, h.before_seq, h.limit)
+            .await
+            .map(Ack::History),
         ClientMsg::ChatRead(_) | ClientMsg::DmOpen(_) | ClientMsg::NotificationRead(_) => {
             // Arrives with the chat-core and notification issues.
             Err(ErrorPayload::new(

@@ -4,9 +4,11 @@
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
-use protocol::server::{Message as ChatMessage, RoomJoined};
 use protocol::http::{AuthResponse, Credentials};
-use protocol::{Ack, ClientEnvelope, ErrorPayload, ClientMsg, RequestId, RoomName, ServerEnvelope, ServerEvent};
+use protocol::server::{Message as ChatMessage, RoomJoined};
+use protocol::{
+    Ack, ClientEnvelope, ClientMsg, ErrorPayload, RequestId, RoomName, ServerEnvelope, ServerEvent,
+};
 use server::config::Config;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -55,7 +57,11 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        Self { addr, stop: Some(stop), handle: Some(handle) }
+        Self {
+            addr,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -68,7 +74,10 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(h) = self.handle.take() {
-            tokio::time::timeout(DEADLOCK_GUARD, h).await.expect("stops").expect("no panic");
+            tokio::time::timeout(DEADLOCK_GUARD, h)
+                .await
+                .expect("stops")
+                .expect("no panic");
         }
     }
 
@@ -76,7 +85,10 @@ impl TestServer {
     pub async fn register(&self, name: &str) -> String {
         let res = reqwest::Client::new()
             .post(self.url("/api/auth/register"))
-            .json(&Credentials { username: name.into(), password: format!("password-{name}") })
+            .json(&Credentials {
+                username: name.into(),
+                password: format!("password-{name}"),
+            })
             .send()
             .await
             .expect("register request");
@@ -86,17 +98,25 @@ impl TestServer {
 
     /// Connects with an existing token.
     pub async fn connect_token(&self, token: &str) -> Client {
-        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[]).await.expect("upgrade")
+        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[])
+            .await
+            .expect("upgrade")
     }
 
     /// Registers `name` and connects with its token.
     pub async fn user(&self, name: &str) -> Client {
         let token = self.register(name).await;
-        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[]).await.expect("upgrade")
+        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[])
+            .await
+            .expect("upgrade")
     }
 
     /// Tries a WebSocket handshake; `Err` carries the HTTP status and JSON body of a refusal.
-    pub async fn try_ws(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Result<Client, (u16, serde_json::Value)> {
+    pub async fn try_ws(
+        &self,
+        path_and_query: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, (u16, serde_json::Value)> {
         Client::connect_with(self.addr, path_and_query, headers).await
     }
 }
@@ -131,8 +151,14 @@ impl Client {
         let tcp = socket.connect(addr).await.expect("tcp connect");
         tcp.set_nodelay(true).expect("nodelay");
         let url = format!("ws://{addr}{path_and_query}");
-        let (ws, _) = client_async(url, MaybeTlsStream::Plain(tcp)).await.expect("ws upgrade");
-        Self { ws, next_id: 0, backlog: Default::default() }
+        let (ws, _) = client_async(url, MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("ws upgrade");
+        Self {
+            ws,
+            next_id: 0,
+            backlog: Default::default(),
+        }
     }
 
     /// Handshake with a path and extra headers; a refusal returns its status and body.
@@ -142,20 +168,31 @@ impl Client {
         headers: &[(&str, &str)],
     ) -> Result<Self, (u16, serde_json::Value)> {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-        let mut request = format!("ws://{addr}{path_and_query}").into_client_request().expect("request");
+        let mut request = format!("ws://{addr}{path_and_query}")
+            .into_client_request()
+            .expect("request");
         for (k, v) in headers {
             request.headers_mut().insert(
                 http::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
                 http::HeaderValue::from_str(v).expect("header value"),
             );
         }
-        let tcp = tokio::net::TcpStream::connect(addr).await.expect("tcp connect");
+        let tcp = tokio::net::TcpStream::connect(addr)
+            .await
+            .expect("tcp connect");
         tcp.set_nodelay(true).expect("nodelay");
         match client_async(request, MaybeTlsStream::Plain(tcp)).await {
-            Ok((ws, _)) => Ok(Self { ws, next_id: 0, backlog: Default::default() }),
+            Ok((ws, _)) => Ok(Self {
+                ws,
+                next_id: 0,
+                backlog: Default::default(),
+            }),
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
                 let status = res.status().as_u16();
-                let body = res.body().as_deref().map(|b| serde_json::from_slice(b).expect("JSON error body"));
+                let body = res
+                    .body()
+                    .as_deref()
+                    .map(|b| serde_json::from_slice(b).expect("JSON error body"));
                 Err((status, body.unwrap_or(serde_json::Value::Null)))
             }
             Err(e) => panic!("handshake failed: {e}"),
@@ -168,7 +205,10 @@ impl Client {
     }
 
     pub async fn send_raw(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::text(text.into())).await.expect("send");
+        self.ws
+            .send(Message::text(text.into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send(&mut self, msg: ClientMsg) -> RequestId {
@@ -228,14 +268,24 @@ impl Client {
     }
 
     pub async fn join(&mut self, name: &str) -> RoomJoined {
-        match self.request(ClientMsg::RoomJoin(RoomJoin { room: room(name), since_seq: None })).await {
+        match self
+            .request(ClientMsg::RoomJoin(RoomJoin {
+                room: room(name),
+                since_seq: None,
+            }))
+            .await
+        {
             Ack::RoomJoined(j) => j,
             other => panic!("expected room:join ack, got {other:?}"),
         }
     }
 
     pub async fn say(&mut self, room_name: &str, text: &str) -> ChatMessage {
-        let msg = ClientMsg::ChatSend(ChatSend { room: room(room_name), text: text.into(), reply_to: None });
+        let msg = ClientMsg::ChatSend(ChatSend {
+            room: room(room_name),
+            text: text.into(),
+            reply_to: None,
+        });
         match self.request(msg).await {
             Ack::Sent(s) => s.message,
             other => panic!("expected chat:send ack, got {other:?}"),
@@ -255,7 +305,10 @@ impl Client {
     /// Reads until the server closes; returns the close code if a close frame came.
     pub async fn closed(&mut self) -> Option<CloseCode> {
         loop {
-            match tokio::time::timeout(DEADLOCK_GUARD, self.ws.next()).await.expect("closes in time") {
+            match tokio::time::timeout(DEADLOCK_GUARD, self.ws.next())
+                .await
+                .expect("closes in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,

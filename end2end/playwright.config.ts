@@ -1,0 +1,84 @@
+import { defineConfig } from '@playwright/test';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+// Playwright end-to-end suite for Hibiki.
+//
+// Run it after `cargo leptos build --release` (scripts/test.sh does both):
+//   cd end2end && CI=1 npx playwright test
+// Without CI set, an already running server on :3000 (e.g. `cargo leptos watch`
+// or `cargo leptos end-to-end`) is reused instead of starting a new one.
+
+const BASE_URL = 'http://127.0.0.1:3000';
+
+// A fresh SQLite file per run so tests never see another run's rooms or
+// messages. Only the runner process starts the webServer, so the value computed
+// here in a worker process (the config is loaded there too) is never used.
+const dbFile = path.join(os.tmpdir(), `hibiki-e2e-${process.pid}-${Date.now()}.db`);
+
+export default defineConfig({
+  testDir: './tests',
+  // One worker: the box has 2 cores and the server plus two browser contexts
+  // already compete for them. Tests that need two users open two contexts.
+  workers: 1,
+  fullyParallel: false,
+  retries: 0,
+  forbidOnly: !!process.env.CI,
+  reporter: 'list',
+  // Joining waits up to 30 s for hydration (see tests/chat.spec.ts); two users need two joins.
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+
+  use: {
+    baseURL: BASE_URL,
+    trace: 'retain-on-failure',
+  },
+
+  projects: [
+    {
+      name: 'chromium',
+      use: {
+        browserName: 'chromium',
+        // Debian's chromium package; Playwright's own browser download is never
+        // used (PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1, GitHub/CDN not reachable).
+        launchOptions: {
+          executablePath: '/usr/bin/chromium',
+          args: [
+            // Chromium refuses to start its sandbox as root (CI runs as root).
+            '--no-sandbox',
+            '--disable-gpu',
+            // Keep the browser off the network: only 127.0.0.1 is reachable.
+            '--disable-quic',
+            '--no-first-run',
+            '--disable-background-networking',
+            '--disable-component-update',
+            '--disable-sync',
+          ],
+        },
+      },
+    },
+  ],
+
+  webServer: {
+    // Built by `cargo leptos build --release`; must run from the workspace root
+    // so that LEPTOS_SITE_ROOT's default (target/site) resolves.
+    command: './target/release/hibiki',
+    cwd: '..',
+    url: `${BASE_URL}/health`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+    stdout: 'pipe',
+    stderr: 'pipe',
+    // SIGTERM lets the server close sockets and the store cleanly.
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 5_000 },
+    // Merged over process.env by Playwright.
+    env: {
+      HIBIKI_DATABASE_URL: `sqlite://${dbFile}`,
+      LEPTOS_SITE_ADDR: '127.0.0.1:3000',
+      LEPTOS_SITE_ROOT: 'target/site',
+      HIBIKI_SHUTDOWN_GRACE_S: '2',
+      // The server's stdout is piped into the report; keep request logs out.
+      RUST_LOG: process.env.RUST_LOG ?? 'info,tower_http=warn',
+    },
+  },
+});

@@ -77,6 +77,9 @@ export default defineConfig({
       LEPTOS_SITE_ADDR: '127.0.0.1:3000',
       LEPTOS_SITE_ROOT: 'target/site',
       HIBIKI_SHUTDOWN_GRACE_S: '2',
+      // Every test signs users up from 127.0.0.1: lift the per-IP login limit
+      // (its behaviour is covered by server/tests/security.rs).
+      HIBIKI_LOGIN_PER_IP_PER_MIN: '10000',
       // The server's stdout is piped into the report; keep request logs out.
       RUST_LOG: process.env.RUST_LOG ?? 'info,tower_http=warn',
     },

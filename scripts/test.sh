@@ -103,8 +103,13 @@ step "cargo clippy (hydrate: frontend + app/hydrate, wasm32)" \
   cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
 
 # `cargo leptos test` would skip the app crate's tests (toolchain.md P10).
-step "cargo test --workspace (PROPTEST_CASES=$PROPTEST_CASES)" \
-  cargo test --workspace
+# Per feature set, like clippy: `cargo test --workspace` would unify `app` to
+# ssr+hydrate, and a server rendering with hydrate code paths is not the
+# server we ship.
+step "cargo test -p protocol -p server (PROPTEST_CASES=$PROPTEST_CASES)" \
+  cargo test -p protocol -p server
+step "cargo test -p app --features ssr" \
+  cargo test -p app --features ssr
 
 # Builds the server (release) and the wasm (wasm-release) together, so the
 # hydration code always matches the server's HTML (toolchain.md P9).

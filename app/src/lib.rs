@@ -5,13 +5,18 @@
 //! - [`shell`] and [`App`] (this file): the HTML document, meta tags and routes.
 //! - [`pages`]: one component per route.
 //! - [`components`]: reusable pieces, one per file.
-//! - [`state`]: typed contexts (`provide_*_context()` + `use_*()`), e.g. the guest session.
+//! - [`state`]: typed contexts (`provide_*_context()` + `use_*()`), e.g. the session.
+//! - [`api`]: HTTP API calls from the browser.
 //! - [`realtime`]: the WebSocket client (`ChatClient`). Its socket exists only in
 //!   the browser; on the server it renders the initial "Connecting…" state.
 //! - [`format`]: pure presentation helpers (times).
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
 
+// Leptos views are deeply nested types; the chat page needs more than the default 128.
+#![recursion_limit = "256"]
+
+pub mod api;
 pub mod components;
 pub mod format;
 pub mod pages;
@@ -23,6 +28,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::auth::{LoginPage, RegisterPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::not_found::NotFound;
 use crate::state::session::provide_session_context;
@@ -37,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name=state::session::SESSION_META content=state::session::session_json()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -60,10 +67,17 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=ChatPage/>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/register") view=RegisterPage/>
             </Routes>
         </Router>
     }
 }
+
+/// True when a host build unified `ssr` and `hydrate` (`cargo test
+/// --workspace`). Such a server renders through browser-only code paths, so
+/// tests that render pages skip themselves then (CI tests per feature set).
+pub const SSR_AND_HYDRATE_UNIFIED: bool = cfg!(all(feature = "ssr", feature = "hydrate"));
 
 /// Whether this code runs in the hydrated browser app.
 ///

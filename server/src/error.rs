@@ -18,6 +18,9 @@ pub enum AppError {
     /// 413: the body is over the configured limit.
     #[error("the request body is too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
+    /// 415: the body must be `application/json`.
+    #[error("send the body as application/json")]
+    UnsupportedMedia,
     /// 401.
     #[error("{0}")]
     Unauthorized(String),
@@ -63,6 +66,10 @@ impl AppError {
             E::TooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ErrorPayload::invalid("body", self.to_string()),
+            ),
+            E::UnsupportedMedia => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                ErrorPayload::new(ErrorCode::BadFrame, self.to_string()),
             ),
             E::BadBody(m) => (
                 StatusCode::BAD_REQUEST,

@@ -228,9 +228,66 @@ async fn the_cli_creates_admins() {
 }
 
 #[tokio::test]
-async fn pages_carry_security_headers_and_a_csp_nonce() {
+async fn the_chat_page_is_for_signed_in_users() {
+    if app::SSR_AND_HYDRATE_UNIFIED {
+        eprintln!("skipped: app built with ssr+hydrate unified; run `cargo test -p server`");
+        return;
+    }
     let server = TestServer::start().await;
-    let res = http().get(server.url("/")).send().await.expect("page");
+    // As a browser asks for a page.
+    let mut html_accept = reqwest::header::HeaderMap::new();
+    html_accept.insert("accept", "text/html".parse().unwrap());
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(html_accept)
+        .build()
+        .unwrap();
+    let res = no_redirects
+        .get(server.url("/"))
+        .send()
+        .await
+        .expect("page");
+    assert!(res.status().is_redirection(), "{}", res.status());
+    assert_eq!(res.headers()["location"], "/login");
+
+    let token = server.register("page-reader").await;
+    let res = no_redirects
+        .get(server.url("/"))
+        .header("cookie", format!("hibiki_session={token}"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.expect("html");
+    assert!(
+        html.contains("page-reader"),
+        "rendered for the signed-in user"
+    );
+    assert!(
+        html.contains(r#"name="hibiki-session""#),
+        "the session is handed to the browser"
+    );
+    assert!(html.contains(r#"aria-label="Connection status""#));
+
+    // The login page itself is public, and a signed-in visitor is sent on to the chat.
+    let res = no_redirects
+        .get(server.url("/login"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.expect("html").contains("Log in"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_csp_nonce() {
+    if app::SSR_AND_HYDRATE_UNIFIED {
+        eprintln!("skipped: app built with ssr+hydrate unified; run `cargo test -p server`");
+        return;
+    }
+    let server = TestServer::start().await;
+    let res = http().get(server.url("/login")).send().await.expect("page");
     assert_eq!(res.status(), 200);
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -269,7 +326,7 @@ async fn pages_carry_security_headers_and_a_csp_nonce() {
         );
     }
     // A second response gets a different nonce.
-    let again = http().get(server.url("/")).send().await.expect("page");
+    let again = http().get(server.url("/login")).send().await.expect("page");
     assert!(!again.headers()["content-security-policy"]
         .to_str()
         .expect("ascii")

@@ -347,6 +347,16 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
             "{body}"
         );
     }
+    // Login CSRF: a cross-site HTML form cannot send JSON; other bodies are refused.
+    let res = http
+        .post(server.url("/api/auth/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=mallory&password=password-mallory")
+        .send()
+        .await
+        .expect("post");
+    let (status, err) = http_error_body(res).await;
+    assert_eq!((status, err.code), (415, ErrorCode::BadFrame));
     said.push(talker.say("general", "after the HTTP cases").await);
 
     // The witness saw every message the talker sent, once, in order.

@@ -104,8 +104,8 @@ fn follow_newest(list: NodeRef<leptos::html::Ol>, messages: ReadSignal<Vec<Messa
     let session = use_session();
     Effect::new(move |_| {
         // Re-runs whenever the list changes.
-        let newest_author = messages.with(|m| m.last().map(|m| m.author.name.clone()));
-        let own = newest_author.is_some() && newest_author == session.name().get_untracked();
+        let newest_author = messages.with(|m| m.last().map(|m| m.author.id));
+        let own = newest_author.is_some() && newest_author == session.me().map(|me| me.user.id);
         #[cfg(feature = "hydrate")]
         if crate::in_browser() && (own || follow.at_bottom.get_value()) {
             // Wait for the list to be rendered before measuring it.

@@ -1,40 +1,35 @@
-//! `/`: the chat of room `general`.
+//! `/`: the chat of room `general`, for a signed-in user (others are sent to
+//! `/login`).
 
 use leptos::prelude::*;
+use leptos_router::components::Redirect;
 
 use crate::components::composer::Composer;
 use crate::components::connection_status::ConnectionStatus;
-use crate::components::guest_form::GuestForm;
 use crate::components::message_list::MessageList;
+use crate::components::user_menu::UserMenu;
 use crate::realtime::{default_room, provide_realtime_context};
 use crate::state::session::use_session;
 
-/// Header, a rooms sidebar and the room's column: the guest form until a
-/// name is chosen, then the connection badge, the messages and the composer.
+/// Header, a rooms sidebar and the room's column: the connection badge, the
+/// messages and the composer.
 #[component]
 pub fn ChatPage() -> impl IntoView {
-    let session = use_session();
+    if !use_session().is_signed_in() {
+        return view! { <Redirect path="/login"/> }.into_any();
+    }
     let client = provide_realtime_context(default_room());
     let room = client.room();
-
-    // Connect (in the browser) once a name is known; a new name reconnects.
-    Effect::new(move |_| {
-        if let Some(name) = session.name().get() {
-            client.connect(&name);
-        }
-    });
-    let named = move || session.name().with(Option::is_some);
+    // Connect once, in the browser (the session cookie authenticates).
+    Effect::new(move |_| client.connect());
 
     view! {
         <div class="app">
             <header class="topbar">
                 <span class="topbar__brand">"Hibiki"</span>
                 <h1 class="topbar__room">{format!("# {room}")}</h1>
-                // Shown once there is something to connect: the server renders
-                // no badge, and neither does the browser before a name is chosen.
-                <Show when=named>
-                    <ConnectionStatus/>
-                </Show>
+                <ConnectionStatus/>
+                <UserMenu/>
             </header>
             <nav class="sidebar" aria-label="Rooms">
                 <h2 class="sidebar__title">"Rooms"</h2>
@@ -46,11 +41,10 @@ pub fn ChatPage() -> impl IntoView {
                 </ul>
             </nav>
             <main class="room">
-                <Show when=named fallback=|| view! { <GuestForm/> }>
-                    <MessageList/>
-                    <Composer/>
-                </Show>
+                <MessageList/>
+                <Composer/>
             </main>
         </div>
     }
+    .into_any()
 }

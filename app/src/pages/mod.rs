@@ -1,4 +1,5 @@
 //! One component per route.
 
+pub mod auth;
 pub mod chat;
 pub mod not_found;

@@ -135,13 +135,12 @@ impl ChatClient {
         self.last_error.set(None);
     }
 
-    /// Connects as `guest_name` (browser only; a no-op on the server). A
-    /// second call with the same name keeps the current connection; another
-    /// name replaces it.
-    pub fn connect(&self, guest_name: &str) {
+    /// Connects (browser only; a no-op on the server); the session cookie
+    /// authenticates the handshake. A second call keeps the current connection.
+    pub fn connect(&self) {
         #[cfg(feature = "hydrate")]
         if crate::in_browser() {
-            let Some(url) = socket::page_ws_url(guest_name) else {
+            let Some(url) = socket::page_ws_url() else {
                 leptos::logging::warn!("realtime: cannot read the page location");
                 return;
             };
@@ -157,7 +156,6 @@ impl ChatClient {
             let handle = socket::Driver::start(url, self.room(), *self);
             self.driver.set_value(Some(handle));
         }
-        let _ = guest_name;
     }
 
     /// Closes the connection deliberately (close code 1000); no reconnect.

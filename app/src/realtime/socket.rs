@@ -33,12 +33,12 @@ const CLOSE_RETRY: u16 = 4100;
 
 pub(super) type Handle = Rc<RefCell<Driver>>;
 
-/// `ws(s)://<page host>/ws?name=<guest_name>`.
-pub(super) fn page_ws_url(guest_name: &str) -> Option<String> {
+/// `ws(s)://<page host>/ws`; the session cookie authenticates it.
+pub(super) fn page_ws_url() -> Option<String> {
     let location = window().location();
     let protocol = location.protocol().ok()?;
     let host = location.host().ok()?;
-    Some(super::url::ws_url(&protocol, &host, guest_name))
+    Some(super::url::ws_url(&protocol, &host))
 }
 
 /// What an outstanding request was for; decides how its `ack` is applied.

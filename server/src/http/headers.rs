@@ -11,7 +11,7 @@ use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 use leptos::nonce::Nonce;
-use leptos::prelude::{provide_context, use_context};
+use leptos::prelude::provide_context;
 
 /// The nonce of one request, shared by the CSP header and the rendered page.
 #[derive(Clone, Debug)]
@@ -60,10 +60,8 @@ pub(crate) async fn security_headers(
 }
 
 /// Leptos context: makes the page's inline scripts carry this request's nonce.
-pub(crate) fn provide_request_nonce() {
-    let nonce = use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
-    if let Some(CspNonce(n)) = nonce {
+pub(crate) fn provide_request_nonce(parts: &axum::http::request::Parts) {
+    if let Some(CspNonce(n)) = parts.extensions.get::<CspNonce>().cloned() {
         provide_context(Nonce::from_value(n));
     }
 }

@@ -9,10 +9,31 @@ mod ws;
 
 use crate::state::AppState;
 use axum::extract::DefaultBodyLimit;
+use axum::http::request::Parts;
 use axum::routing::{get, post};
 use axum::Router;
+use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
+
+/// Per-request context for rendering a page: the CSP nonce, and who the
+/// session cookie says is calling (pages render for that user).
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let keys = state.keys.clone();
+    move || {
+        let Some(parts) = use_context::<Parts>() else {
+            return;
+        };
+        headers::provide_request_nonce(&parts);
+        let me = crate::auth::token_from_parts(&parts)
+            .and_then(|token| keys.verify(&token).ok())
+            .map(|v| protocol::http::Me {
+                user: v.user(),
+                admin: v.admin,
+            });
+        provide_context(app::state::session::ServerSession(me));
+    }
+}
 
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
@@ -26,7 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(auth::list_users))
-        .leptos_routes_with_context(&state, routes, headers::provide_request_nonce, move || {
+        .leptos_routes_with_context(&state, routes, page_context(&state), move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(

@@ -1,0 +1,30 @@
+//! The signed-in user's name and the logout control, in the top bar.
+
+use leptos::prelude::*;
+
+use crate::state::session::use_session;
+
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let session = use_session();
+    let name = session.me().map(|m| m.user.name).unwrap_or_default();
+    let on_logout = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            // A deliberate close (1000): the client does not reconnect.
+            if let Some(client) = use_context::<crate::realtime::ChatClient>() {
+                client.disconnect();
+            }
+            leptos::task::spawn_local(async {
+                let _ = crate::api::post_json::<_, Option<()>>("/api/auth/logout", &()).await;
+                let _ = window().location().assign("/login");
+            });
+        }
+    };
+    view! {
+        <div class="user-menu">
+            <span class="user-menu__name" aria-label="Signed in as">{name}</span>
+            <button class="user-menu__logout" type="button" on:click=on_logout>"Log out"</button>
+        </div>
+    }
+}

@@ -1,0 +1,84 @@
+import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+
+// Shared helpers for the Hibiki specs: unique names, role/label locators for
+// the chat and the auth forms, and signing up users. No sleeps: every wait is
+// a web-first assertion on something the user can see.
+
+/** A short tag unique to this call: base36 time plus random. */
+export function uid(): string {
+  return Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
+}
+
+/** Usernames are 3-32 of [A-Za-z0-9_.-] (docs/security.md); this stays well under. */
+export function userName(prefix: string): string {
+  return `${prefix}-${uid()}`;
+}
+
+export const PASSWORD = 'correct horse battery';
+
+/** The parts of the chat UI the tests touch, all by role or label. */
+export function chat(page: Page) {
+  const log = page.getByRole('log', { name: 'Messages' });
+  return {
+    status: page.getByRole('status', { name: 'Connection status' }),
+    log,
+    composer: page.getByRole('textbox', { name: 'Message' }),
+    sendButton: page.getByRole('button', { name: 'Send' }),
+    logout: page.getByRole('button', { name: 'Log out' }),
+    signedInAs: page.getByLabel('Signed in as'),
+    /** The list items of the log whose text contains `text`. */
+    items: (text: string) => log.getByRole('listitem').filter({ hasText: text }),
+  };
+}
+
+/** The login / register form. */
+export function authForm(page: Page) {
+  return {
+    username: page.getByLabel('Username'),
+    password: page.getByLabel('Password'),
+    login: page.getByRole('button', { name: 'Log in' }),
+    register: page.getByRole('button', { name: 'Create account' }),
+    alert: page.getByRole('alert'),
+  };
+}
+
+/**
+ * Collects uncaught page errors. A hydration mismatch or a panic in the wasm
+ * shows up here (e.g. `RuntimeError: unreachable`), not as a failed locator.
+ */
+export function collectPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`${err.name}: ${err.message}`));
+  return errors;
+}
+
+/**
+ * Registers `name` through the HTTP API from inside `context`, so the
+ * session cookie lands in that context's cookie jar as it would after the form.
+ */
+export async function registerViaApi(context: BrowserContext, name: string): Promise<void> {
+  const res = await context.request.post('/api/auth/register', {
+    data: { username: name, password: PASSWORD },
+  });
+  expect(res.status(), await res.text()).toBe(201);
+}
+
+/** Opens the chat at `/` and waits until the WebSocket is joined. */
+export async function openChat(page: Page): Promise<void> {
+  const ui = chat(page);
+  await page.goto('/');
+  await expect(ui.status).toContainText('Online', { timeout: 30_000 });
+  // Attached, not visible: an empty log can have no height.
+  await expect(ui.log).toBeAttached();
+  await expect(ui.composer).toBeVisible();
+}
+
+/** A fresh browser context (own cookies and storage) with a signed-up user on the chat. */
+export async function openUser(browser: Browser, name: string) {
+  const context = await browser.newContext();
+  await registerViaApi(context, name);
+  const page = await context.newPage();
+  const errors = collectPageErrors(page);
+  await openChat(page);
+  return { context, page, errors, ui: chat(page) };
+}

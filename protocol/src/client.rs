@@ -13,6 +13,9 @@ pub enum ClientMsg {
     RoomJoin(RoomJoin),
     #[serde(rename = "room:leave")]
     RoomLeave(RoomLeave),
+    /// Extension: add a user to a private room (its creator only).
+    #[serde(rename = "room:invite")]
+    RoomInvite(RoomInvite),
     #[serde(rename = "chat:send")]
     ChatSend(ChatSend),
     #[serde(rename = "chat:history")]
@@ -34,6 +37,7 @@ pub enum ClientMsg {
 pub enum ClientType {
     RoomJoin,
     RoomLeave,
+    RoomInvite,
     ChatSend,
     ChatHistory,
     ChatTyping,
@@ -44,9 +48,10 @@ pub enum ClientType {
 }
 
 impl ClientType {
-    pub const ALL: [ClientType; 9] = [
+    pub const ALL: [ClientType; 10] = [
         Self::RoomJoin,
         Self::RoomLeave,
+        Self::RoomInvite,
         Self::ChatSend,
         Self::ChatHistory,
         Self::ChatTyping,
@@ -60,6 +65,7 @@ impl ClientType {
         match self {
             Self::RoomJoin => "room:join",
             Self::RoomLeave => "room:leave",
+            Self::RoomInvite => "room:invite",
             Self::ChatSend => "chat:send",
             Self::ChatHistory => "chat:history",
             Self::ChatTyping => "chat:typing",
@@ -86,6 +92,7 @@ impl ClientMsg {
         match self {
             Self::RoomJoin(_) => ClientType::RoomJoin,
             Self::RoomLeave(_) => ClientType::RoomLeave,
+            Self::RoomInvite(_) => ClientType::RoomInvite,
             Self::ChatSend(_) => ClientType::ChatSend,
             Self::ChatHistory(_) => ClientType::ChatHistory,
             Self::ChatTyping(_) => ClientType::ChatTyping,
@@ -122,6 +129,9 @@ impl ClientMsg {
                     "give a non-empty `ids` or `all: true`",
                 )),
             },
+            Self::RoomInvite(i) if i.user.trim().is_empty() => {
+                Err(ErrorPayload::invalid("user", "must not be empty"))
+            }
             Self::DmOpen(d) if d.user.trim().is_empty() => {
                 Err(ErrorPayload::invalid("user", "must not be empty"))
             }
@@ -157,6 +167,13 @@ pub struct RoomJoin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomLeave {
     pub room: RoomName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInvite {
+    pub room: RoomName,
+    /// The invited user's name.
+    pub user: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -106,74 +106,36 @@ impl ClientEnvelope {
 
 impl Serialize for ClientEnvelope {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Re-use the derived tag/content form, then splice the id in between.
-        #[derive(Serialize)]
-        struct Wire<'a, P: Serialize> {
-            #[serde(rename = "type")]
-            kind: &'static str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            id: Option<&'a RequestId>,
-            payload: &'a P,
-        }
-        let kind = self.msg.kind().as_str();
-        let id = self.id.as_ref();
+        let (kind, id) = (self.msg.kind().as_str(), self.id.as_ref());
         match &self.msg {
-            ClientMsg::RoomJoin(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::RoomLeave(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::ChatSend(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::ChatHistory(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::ChatTyping(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::ChatRead(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::DmOpen(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::NotificationRead(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
-            ClientMsg::Ping(p) => Wire {
-                kind,
-                id,
-                payload: p,
-            }
-            .serialize(s),
+            ClientMsg::RoomJoin(p) => write_envelope(s, kind, id, p),
+            ClientMsg::RoomLeave(p) => write_envelope(s, kind, id, p),
+            ClientMsg::RoomInvite(p) => write_envelope(s, kind, id, p),
+            ClientMsg::ChatSend(p) => write_envelope(s, kind, id, p),
+            ClientMsg::ChatHistory(p) => write_envelope(s, kind, id, p),
+            ClientMsg::ChatTyping(p) => write_envelope(s, kind, id, p),
+            ClientMsg::ChatRead(p) => write_envelope(s, kind, id, p),
+            ClientMsg::DmOpen(p) => write_envelope(s, kind, id, p),
+            ClientMsg::NotificationRead(p) => write_envelope(s, kind, id, p),
+            ClientMsg::Ping(p) => write_envelope(s, kind, id, p),
         }
     }
+}
+
+/// Writes `{"type", "id"?, "payload"}` in that order.
+fn write_envelope<S: Serializer, P: Serialize>(
+    s: S,
+    kind: &str,
+    id: Option<&RequestId>,
+    payload: &P,
+) -> Result<S::Ok, S::Error> {
+    let mut st = s.serialize_struct("Envelope", 3)?;
+    st.serialize_field("type", kind)?;
+    if let Some(id) = id {
+        st.serialize_field("id", id)?;
+    }
+    st.serialize_field("payload", payload)?;
+    st.end()
 }
 
 fn decode_payload(kind: ClientType, json: &str) -> Result<ClientMsg, ErrorPayload> {
@@ -181,6 +143,8 @@ fn decode_payload(kind: ClientType, json: &str) -> Result<ClientMsg, ErrorPayloa
     Ok(match kind {
         T::RoomJoin => ClientMsg::RoomJoin(typed(json)?),
         T::RoomLeave => ClientMsg::RoomLeave(typed(json)?),
+        T::RoomInvite => ClientMsg::RoomInvite(typed(json)?),
+        T::RoomInvite => ClientMsg::RoomInvite(typed(json)?),
         T::ChatSend => ClientMsg::ChatSend(typed(json)?),
         T::ChatHistory => ClientMsg::ChatHistory(typed(json)?),
         T::ChatTyping => ClientMsg::ChatTyping(typed(json)?),
@@ -292,22 +256,8 @@ impl Serialize for ServerEnvelope {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Self::Event(e) => e.serialize(s),
-            Self::Ack { id, payload } => {
-                let mut st = s.serialize_struct("Envelope", 3)?;
-                st.serialize_field("type", "ack")?;
-                st.serialize_field("id", id)?;
-                st.serialize_field("payload", payload)?;
-                st.end()
-            }
-            Self::Error { id, payload } => {
-                let mut st = s.serialize_struct("Envelope", 3)?;
-                st.serialize_field("type", "error")?;
-                if let Some(id) = id {
-                    st.serialize_field("id", id)?;
-                }
-                st.serialize_field("payload", payload)?;
-                st.end()
-            }
+            Self::Ack { id, payload } => write_envelope(s, "ack", Some(id), payload),
+            Self::Error { id, payload } => write_envelope(s, "error", id.as_ref(), payload),
         }
     }
 }

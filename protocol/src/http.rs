@@ -18,13 +18,16 @@ pub struct AuthResponse {
     pub token: String,
 }
 
-/// An entry of `GET /api/rooms`.
+/// An entry of `GET /api/rooms` (and the payload of `room:added`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo {
     pub name: RoomName,
     pub private: bool,
     pub last_seq: Seq,
     pub unread: u64,
+    /// Extension: for a DM, the other member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm: Option<User>,
 }
 
 /// `POST /api/rooms`.

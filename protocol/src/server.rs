@@ -74,10 +74,14 @@ pub enum ServerEvent {
     MetricsTick(MetricsTick),
     #[serde(rename = "pong")]
     Pong(Pong),
+    /// Extension: a room appeared in this user's list (invited, or a DM was
+    /// opened with them).
+    #[serde(rename = "room:added")]
+    RoomAdded(crate::http::RoomInfo),
 }
 
 impl ServerEvent {
-    pub const TYPES: [&'static str; 9] = [
+    pub const TYPES: [&'static str; 10] = [
         "chat:message",
         "chat:typing",
         "chat:read",
@@ -87,6 +91,7 @@ impl ServerEvent {
         "system:announcement",
         "metrics:tick",
         "pong",
+        "room:added",
     ];
 
     /// Whether the event may be dropped for a connection whose queue is full.
@@ -173,7 +178,9 @@ impl Ack {
             T::ChatHistory => Self::History(serde_json::from_str(payload)?),
             T::DmOpen => Self::DmOpened(serde_json::from_str(payload)?),
             T::ChatRead | T::NotificationRead => Self::Unread(serde_json::from_str(payload)?),
-            T::RoomLeave | T::ChatTyping | T::Ping => Self::Empty(serde_json::from_str(payload)?),
+            T::RoomLeave | T::RoomInvite | T::ChatTyping | T::Ping => {
+                Self::Empty(serde_json::from_str(payload)?)
+            }
         })
     }
 }
@@ -190,6 +197,16 @@ pub struct RoomJoined {
     /// Users online in the room now.
     pub members: Vec<User>,
     pub unread: u64,
+    /// Extension: each member's read position (for "seen by").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reads: Vec<ReadMark>,
+}
+
+/// How far one member has read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMark {
+    pub user: User,
+    pub seq: Seq,
 }
 
 /// Ack of `chat:send`.

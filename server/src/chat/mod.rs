@@ -76,6 +76,7 @@ impl Chat {
             has_more,
             members: self.hub.online_in(room),
             unread: self.db.unread(row.id, user.id).await.map_err(internal)?,
+            reads: Vec::new(),
         })
     }
 

@@ -51,7 +51,10 @@ pub(super) async fn handle(
             .history(conn, &h.room, h.before_seq, h.limit)
             .await
             .map(Ack::History),
-        ClientMsg::ChatRead(_) | ClientMsg::DmOpen(_) | ClientMsg::NotificationRead(_) => {
+        ClientMsg::ChatRead(_)
+        | ClientMsg::DmOpen(_)
+        | ClientMsg::RoomInvite(_)
+        | ClientMsg::NotificationRead(_) => {
             // Arrives with the chat-core and notification issues.
             Err(ErrorPayload::new(
                 ErrorCode::UnknownType,

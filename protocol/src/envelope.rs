@@ -144,7 +144,6 @@ fn decode_payload(kind: ClientType, json: &str) -> Result<ClientMsg, ErrorPayloa
         T::RoomJoin => ClientMsg::RoomJoin(typed(json)?),
         T::RoomLeave => ClientMsg::RoomLeave(typed(json)?),
         T::RoomInvite => ClientMsg::RoomInvite(typed(json)?),
-        T::RoomInvite => ClientMsg::RoomInvite(typed(json)?),
         T::ChatSend => ClientMsg::ChatSend(typed(json)?),
         T::ChatHistory => ClientMsg::ChatHistory(typed(json)?),
         T::ChatTyping => ClientMsg::ChatTyping(typed(json)?),

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 // Without CI set, an already running server on :3000 (e.g. `cargo leptos watch`
 // or `cargo leptos end-to-end`) is reused instead of starting a new one.
 
-const BASE_URL = 'http://127.0.0.1:3000';
+// HIBIKI_E2E_PORT lets a second suite run beside another server (default 3000).
+const PORT = process.env.HIBIKI_E2E_PORT ?? '3000';
+const BASE_URL = `http://127.0.0.1:${PORT}`;
 
 // A fresh SQLite file per run so tests never see another run's rooms or
 // messages. Only the runner process starts the webServer, so the value computed
@@ -74,7 +76,7 @@ export default defineConfig({
     // Merged over process.env by Playwright.
     env: {
       HIBIKI_DATABASE_URL: `sqlite://${dbFile}`,
-      LEPTOS_SITE_ADDR: '127.0.0.1:3000',
+      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
       LEPTOS_SITE_ROOT: 'target/site',
       HIBIKI_SHUTDOWN_GRACE_S: '2',
       // Every test signs users up from 127.0.0.1: lift the per-IP login limit

@@ -122,6 +122,16 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_HEADER_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_s: u64,
 
+    /// A `chat:typing {typing: true}` not refreshed for this long (milliseconds)
+    /// is cleared: the server tells the room `typing: false`.
+    #[arg(long, env = "HIBIKI_TYPING_TTL_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub typing_ttl_ms: u64,
+
+    /// Presence changes are collected for this long (milliseconds) and sent
+    /// as one `presence:update` per room.
+    #[arg(long, env = "HIBIKI_PRESENCE_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
+    pub presence_tick_ms: u64,
+
     /// Time allowed for connections to close on shutdown, in seconds.
     #[arg(long, env = "HIBIKI_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
@@ -142,6 +152,13 @@ impl Limits {
     }
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_s)
+    }
+    /// The hub's clocks: typing TTL and presence tick.
+    pub fn hub_timing(&self) -> crate::hub::Timing {
+        crate::hub::Timing {
+            typing_ttl: Duration::from_millis(self.typing_ttl_ms),
+            presence_tick: Duration::from_millis(self.presence_tick_ms),
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! - [`state`]: `AppState`, the cheap handles shared by handlers.
 //! - [`http`]: the router and thin handlers (`/health`, `/ws`, pages).
 //! - [`ws`]: the per-socket task and message dispatch.
-//! - [`hub`]: connections, rooms and fan-out; no I/O.
+//! - [`hub`]: connections, rooms, fan-out, presence batches and typing
+//!   expiry; no I/O (its timers run in `hub::run_timers`).
 //! - [`chat`]: the chat domain, the only place that persists then publishes.
 //! - [`auth`]: JWT sessions, password hashing, the `AuthUser` extractor.
 //! - [`storage`]: the SQLite store (`Db`), migrations in `server/migrations`.
@@ -72,6 +73,8 @@ pub async fn run(
     let token = state.shutdown.clone();
     let tasks = state.tasks.clone();
     let limits = state.config.limits.clone();
+    // Presence batches and typing expiry; ends with the shutdown token.
+    tasks.spawn(hub::run_timers(state.chat.hub().clone(), token.clone()));
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 
@@ -127,7 +130,7 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     };
     Ok(AppState {
         leptos_options: leptos_options(&config, addr),
-        chat: Chat::new(Hub::new(), db.clone()),
+        chat: Chat::new(Hub::with_timing(l.hub_timing()), db.clone()),
         allowed_origins: config.allowed_origins(addr).into(),
         connection_limits: ConnectionLimits::new(l.max_connections_per_ip, l.max_connections),
         login_by_ip: Arc::new(KeyedLimiter::new(per_minute(l.login_per_ip_per_min))),
@@ -148,5 +151,6 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .site_addr(addr)
+        .reload_port(u32::from(config.reload_port))
         .build()
 }

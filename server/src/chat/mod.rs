@@ -1,23 +1,46 @@
 //! The chat domain: the one place where "authorize → persist → publish"
 //! happens. WebSocket and HTTP handlers both call it; it talks to the store
 //! and the hub, which never talk to each other.
+//!
+//! This file: joining, sending, history, typing and read receipts.
+//! [`rooms`]: listing and creating rooms, invitations, DMs.
+
+mod rooms;
 
 use crate::hub::{ConnId, Hub};
 use crate::storage::{AppendError, Db, RoomRow, StoreError, Stored};
 use protocol::client::ChatSend;
-use protocol::server::{HistoryPage, Message, RoomJoined, ServerEvent};
+use protocol::server::{
+    HistoryPage, Message, ReadEvent, ReadMark, RoomJoined, ServerEvent, UnreadAck,
+};
 use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Chat operations, with the hub and the store they combine.
 #[derive(Clone)]
 pub struct Chat {
     hub: Hub,
     db: Db,
+    /// One lock per room, held from a send's commit to its broadcast, so
+    /// every member receives a room's messages in seq order. The store
+    /// serialises writers anyway (one SQLite write lock), so this adds no
+    /// contention the commit did not already have.
+    send_order: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 impl Chat {
     pub fn new(hub: Hub, db: Db) -> Self {
-        Self { hub, db }
+        Self {
+            hub,
+            db,
+            send_order: Arc::default(),
+        }
+    }
+
+    fn send_order(&self, room: i64) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.send_order.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(room).or_default().clone()
     }
 
     pub fn hub(&self) -> &Hub {
@@ -69,6 +92,16 @@ impl Chat {
             .await
             .map_err(internal)?
             .map_or(row.last_seq, |r| r.last_seq);
+        // Read positions of members who have read something ("seen by").
+        let reads = self
+            .db
+            .members(row.id)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .filter(|(_, seq)| *seq > 0)
+            .map(|(user, seq)| ReadMark { user, seq })
+            .collect();
         Ok(RoomJoined {
             room: room.clone(),
             last_seq: last_seq.max(0) as Seq,
@@ -76,7 +109,7 @@ impl Chat {
             has_more,
             members: self.hub.online_in(room),
             unread: self.db.unread(row.id, user.id).await.map_err(internal)?,
-            reads: Vec::new(),
+            reads,
         })
     }
 
@@ -103,6 +136,8 @@ impl Chat {
         }
         let text = protocol::client::validate_text(&send.text)?;
         let room = self.room(&send.room).await?;
+        let order = self.send_order(room.id);
+        let _in_seq_order = order.lock().await;
         match self
             .db
             .append_message(room.id, author.id, request, text, send.reply_to)
@@ -114,6 +149,9 @@ impl Chat {
                     ServerEvent::ChatMessage(message.clone()),
                     None,
                 );
+                // Sending ends "is typing…" at once.
+                self.hub.stop_typing(&send.room, author.id);
+                tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");
                 Ok(message)
             }
             // A retry of a send already stored: same message, no second broadcast.
@@ -140,6 +178,41 @@ impl Chat {
         let row = self.room(room).await?;
         let (messages, has_more) = self.page_before(row.id, before_seq, limit).await?;
         Ok(HistoryPage { messages, has_more })
+    }
+
+    /// `chat:typing`: relayed to the room; the hub expires it.
+    pub fn typing(&self, conn: ConnId, room: &RoomName, typing: bool) {
+        self.hub.typing(conn, room, typing);
+    }
+
+    /// `chat:read`: moves the caller's read position forward (never back,
+    /// never past the last message) and, if it moved, tells the room.
+    pub async fn read(
+        &self,
+        user: &User,
+        room: &RoomName,
+        seq: Seq,
+    ) -> Result<UnreadAck, ErrorPayload> {
+        let row = self.room(room).await?;
+        if !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            return Err(forbidden(room));
+        }
+        let read = self
+            .db
+            .mark_read(row.id, user.id, seq)
+            .await
+            .map_err(internal)?;
+        if let Some(seq) = read.moved_to {
+            let event = ServerEvent::ChatRead(ReadEvent {
+                room: room.clone(),
+                user: user.clone(),
+                seq,
+            });
+            self.hub.publish_to_room(room, event, None);
+        }
+        Ok(UnreadAck {
+            unread: read.unread,
+        })
     }
 
     /// Up to `limit` messages before `before`, and whether older ones exist.

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod headers;
 mod health;
+mod rooms;
 mod ws;
 
 use crate::state::AppState;
@@ -47,6 +48,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout", post(auth::logout))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(auth::list_users))
+        .route("/api/rooms", get(rooms::list).post(rooms::create))
+        .route("/api/rooms/{room}/messages", get(rooms::messages))
         .leptos_routes_with_context(&state, routes, page_context(&state), move || {
             app::shell(options.clone())
         })

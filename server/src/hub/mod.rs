@@ -1,25 +1,54 @@
 //! The hub: who is connected, which rooms they are in, and fan-out.
 //!
 //! One cheap `Clone` handle over private state. Invariants:
-//! - the room → connections and connection → rooms indexes always agree;
+//! - the room → connections, connection → rooms and user → connections
+//!   indexes always agree;
 //! - a std `Mutex` guards the state, held only for map updates and
 //!   non-blocking `try_send`s, never across an `.await`;
 //! - a broadcast is serialised once, outside the lock, and the same bytes are
 //!   queued for every member;
-//! - the hub does no I/O: no store, no sockets, no bus.
+//! - the hub does no I/O: no store, no sockets, no bus. Its timers (presence
+//!   batches, typing expiry) are driven from outside by [`run_timers`], which
+//!   only sleeps and calls [`Hub::housekeep`].
 
 mod outbox;
+mod presence;
+mod typing;
 
 pub use outbox::{CloseSignal, Delivery, Frame, Outbox};
 
+use crate::shutdown::ShutdownToken;
+use presence::PendingPresence;
+use protocol::server::TypingEvent;
 use protocol::{RoomName, ServerEnvelope, ServerEvent, User, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::Notify;
+use typing::Typing;
 
 /// Identifies one WebSocket connection (a user may have several).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub u64);
+
+/// The hub's clocks.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// A `typing: true` not refreshed for this long is cleared.
+    pub typing_ttl: Duration,
+    /// Presence changes are collected for this long, then sent as one update per room.
+    pub presence_tick: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            typing_ttl: Duration::from_secs(5),
+            presence_tick: Duration::from_millis(250),
+        }
+    }
+}
 
 #[derive(Clone, Default)]
 pub struct Hub {
@@ -31,6 +60,9 @@ struct Inner {
     state: Mutex<State>,
     next_conn: AtomicU64,
     stats: Stats,
+    timing: Timing,
+    /// Wakes the timer task when a new deadline may be earlier than the one it sleeps to.
+    rescheduled: Notify,
 }
 
 /// Counters read by `/health` and `/metrics`.
@@ -46,6 +78,9 @@ pub struct Stats {
 struct State {
     conns: HashMap<ConnId, Conn>,
     rooms: HashMap<RoomName, HashSet<ConnId>>,
+    users: HashMap<UserId, HashSet<ConnId>>,
+    presence: PendingPresence,
+    typing: Typing,
 }
 
 struct Conn {
@@ -54,9 +89,69 @@ struct Conn {
     rooms: HashSet<RoomName>,
 }
 
+impl State {
+    /// Whether `user` has a connection other than `except` in `room`.
+    fn user_in_room(&self, user: UserId, room: &RoomName, except: ConnId) -> bool {
+        self.users.get(&user).is_some_and(|conns| {
+            conns.iter().any(|id| {
+                *id != except && self.conns.get(id).is_some_and(|c| c.rooms.contains(room))
+            })
+        })
+    }
+
+    /// Takes `conn` out of `room`'s index (dropping empty rooms).
+    fn unindex(&mut self, conn: ConnId, room: &RoomName) {
+        if let Some(members) = self.rooms.get_mut(room) {
+            members.remove(&conn);
+            if members.is_empty() {
+                self.rooms.remove(room);
+            }
+        }
+    }
+
+    /// `user`'s last connection left `room`: records the presence change and
+    /// clears their typing flag. Returns the `typing: false` to broadcast, if
+    /// they were typing, and whether a new presence batch started.
+    fn went_offline(
+        &mut self,
+        room: &RoomName,
+        user: &User,
+        now: Instant,
+    ) -> (Option<ServerEvent>, bool) {
+        let started = self.presence.left(room, user, now);
+        let stopped = self
+            .typing
+            .stop(room, user.id)
+            .map(|u| typing_event(room, u, false));
+        (stopped, started)
+    }
+}
+
+fn typing_event(room: &RoomName, user: User, typing: bool) -> ServerEvent {
+    ServerEvent::ChatTyping(TypingEvent {
+        room: room.clone(),
+        user,
+        typing,
+    })
+}
+
 impl Hub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A hub with these clocks (from `config::Limits`).
+    pub fn with_timing(timing: Timing) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                timing,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    pub fn timing(&self) -> Timing {
+        self.inner.timing
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -72,7 +167,9 @@ impl Hub {
     /// Registers a connection of `user`.
     pub fn connect(&self, user: User, outbox: Outbox) -> ConnId {
         let id = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed) + 1);
-        self.state().conns.insert(
+        let mut state = self.state();
+        state.users.entry(user.id).or_default().insert(id);
+        state.conns.insert(
             id,
             Conn {
                 user,
@@ -83,43 +180,155 @@ impl Hub {
         id
     }
 
-    /// Removes a connection and its memberships, in O(its rooms).
+    /// Removes a connection and its memberships, in O(its rooms). Rooms
+    /// where this was the user's last connection see them leave.
     pub fn disconnect(&self, conn: ConnId) {
+        let now = Instant::now();
+        let mut events = Vec::new();
+        let mut rescheduled = false;
         let mut state = self.state();
-        if let Some(c) = state.conns.remove(&conn) {
-            for room in c.rooms {
-                if let Some(members) = state.rooms.get_mut(&room) {
-                    members.remove(&conn);
-                    if members.is_empty() {
-                        state.rooms.remove(&room);
-                    }
-                }
+        let Some(c) = state.conns.remove(&conn) else {
+            return;
+        };
+        if let Some(conns) = state.users.get_mut(&c.user.id) {
+            conns.remove(&conn);
+            if conns.is_empty() {
+                state.users.remove(&c.user.id);
             }
         }
+        for room in &c.rooms {
+            state.unindex(conn, room);
+            if !state.user_in_room(c.user.id, room, conn) {
+                let (stopped, started) = state.went_offline(room, &c.user, now);
+                events.extend(stopped.map(|e| (room.clone(), e)));
+                rescheduled |= started;
+            }
+        }
+        drop(state);
+        self.after_change(events, rescheduled);
     }
 
     /// Adds `conn` to `room`. Returns false if the connection is unknown.
+    /// The user's first connection in the room makes them join it.
     pub fn join(&self, conn: ConnId, room: &RoomName) -> bool {
+        let now = Instant::now();
         let mut state = self.state();
         let Some(c) = state.conns.get_mut(&conn) else {
             return false;
         };
-        c.rooms.insert(room.clone());
+        if !c.rooms.insert(room.clone()) {
+            return true;
+        }
+        let user = c.user.clone();
         state.rooms.entry(room.clone()).or_default().insert(conn);
+        let first = !state.user_in_room(user.id, room, conn);
+        let rescheduled = first && state.presence.joined(room, &user, now);
+        drop(state);
+        self.after_change(Vec::new(), rescheduled);
         true
     }
 
-    /// Removes `conn` from `room`.
+    /// Removes `conn` from `room`. The user's last connection in the room
+    /// makes them leave it.
     pub fn leave(&self, conn: ConnId, room: &RoomName) {
+        let now = Instant::now();
         let mut state = self.state();
-        if let Some(c) = state.conns.get_mut(&conn) {
-            c.rooms.remove(room);
+        let Some(c) = state.conns.get_mut(&conn) else {
+            return;
+        };
+        if !c.rooms.remove(room) {
+            return;
         }
-        if let Some(members) = state.rooms.get_mut(room) {
-            members.remove(&conn);
-            if members.is_empty() {
-                state.rooms.remove(room);
-            }
+        let user = c.user.clone();
+        state.unindex(conn, room);
+        let (mut events, mut rescheduled) = (Vec::new(), false);
+        if !state.user_in_room(user.id, room, conn) {
+            let (stopped, started) = state.went_offline(room, &user, now);
+            events.extend(stopped.map(|e| (room.clone(), e)));
+            rescheduled = started;
+        }
+        drop(state);
+        self.after_change(events, rescheduled);
+    }
+
+    /// `chat:typing` from `conn`: relayed to the room's other connections if
+    /// `conn` is in the room. `typing: true` holds for the typing TTL unless
+    /// refreshed; `typing: false` is relayed only if it clears a flag.
+    pub fn typing(&self, conn: ConnId, room: &RoomName, typing: bool) {
+        let now = Instant::now();
+        let mut state = self.state();
+        let Some(user) = state
+            .conns
+            .get(&conn)
+            .filter(|c| c.rooms.contains(room))
+            .map(|c| c.user.clone())
+        else {
+            return;
+        };
+        let (relay, rescheduled) = if typing {
+            let deadline = now + self.inner.timing.typing_ttl;
+            (true, state.typing.start(room, &user, deadline))
+        } else {
+            (state.typing.stop(room, user.id).is_some(), false)
+        };
+        drop(state);
+        if relay {
+            self.publish_to_room(room, typing_event(room, user, typing), Some(conn));
+        }
+        if rescheduled {
+            self.inner.rescheduled.notify_one();
+        }
+    }
+
+    /// Clears `user`'s typing flag in `room` (they sent a message), telling
+    /// the room if it was set.
+    pub fn stop_typing(&self, room: &RoomName, user: UserId) {
+        let stopped = self.state().typing.stop(room, user);
+        if let Some(u) = stopped {
+            self.publish_to_room(room, typing_event(room, u, false), None);
+        }
+    }
+
+    /// Does what is due at `now`: sends the pending presence batch once its
+    /// tick has passed and clears expired typing flags. Returns when to call
+    /// again (`None`: nothing scheduled; wait for [`Self::rescheduled`]).
+    pub fn housekeep(&self, now: Instant) -> Option<Instant> {
+        let tick = self.inner.timing.presence_tick;
+        let mut state = self.state();
+        let presence = match state.presence.due_at(tick) {
+            Some(due) if due <= now => state.presence.take(),
+            _ => Vec::new(),
+        };
+        let expired = state.typing.expire(now);
+        let next = match (state.presence.due_at(tick), state.typing.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        drop(state);
+        for update in presence {
+            let room = update.room.clone();
+            let sent = self.publish_to_room(&room, ServerEvent::PresenceUpdate(update), None);
+            tracing::trace!(room = %room, sent, "presence batch");
+        }
+        for (room, user) in expired {
+            self.publish_to_room(&room, typing_event(&room, user, false), None);
+        }
+        next
+    }
+
+    /// Resolves when a deadline earlier than the last [`Self::housekeep`]
+    /// answer may have been scheduled.
+    pub async fn rescheduled(&self) {
+        self.inner.rescheduled.notified().await;
+    }
+
+    /// Publishes events collected under the lock and wakes the timer task.
+    fn after_change(&self, events: Vec<(RoomName, ServerEvent)>, rescheduled: bool) {
+        for (room, event) in events {
+            self.publish_to_room(&room, event, None);
+        }
+        if rescheduled {
+            self.inner.rescheduled.notify_one();
         }
     }
 
@@ -180,9 +389,11 @@ impl Hub {
         let frame = encode(event);
         let state = self.state();
         state
-            .conns
-            .values()
-            .filter(|c| c.user.id == user)
+            .users
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.conns.get(id))
             .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
             .sum()
     }
@@ -211,6 +422,26 @@ impl Hub {
                 false
             }
             Delivery::Gone => false,
+        }
+    }
+}
+
+/// Drives the hub's timers (presence batches, typing expiry) until `stop` is
+/// cancelled. Sleeps to the next deadline the hub names; between deadlines
+/// it costs nothing.
+pub async fn run_timers(hub: Hub, stop: ShutdownToken) {
+    loop {
+        let next = hub.housekeep(Instant::now());
+        let sleep = async {
+            match next {
+                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = stop.cancelled() => break,
+            () = hub.rescheduled() => {}
+            () = sleep => {}
         }
     }
 }
@@ -302,5 +533,105 @@ mod tests {
             frames.iter().all(|f| f.as_str().as_ptr() == p),
             "same bytes, not copies"
         );
+    }
+
+    fn events(rx: &mut tokio::sync::mpsc::Receiver<Frame>) -> Vec<ServerEvent> {
+        let mut out = Vec::new();
+        while let Ok(f) = rx.try_recv() {
+            match ServerEnvelope::decode(f.as_str()) {
+                Ok(ServerEnvelope::Event(e)) => out.push(e),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn presence_counts_a_user_once_and_batches_per_tick() {
+        let hub = Hub::new();
+        let general = room("general");
+        let (ob, mut watcher_rx, _c) = Outbox::new(16);
+        let w = hub.connect(user(9, "watcher"), ob);
+        hub.join(w, &general);
+        let t0 = Instant::now();
+        let tick = hub.timing().presence_tick;
+        hub.housekeep(t0 + tick);
+        events(&mut watcher_rx);
+
+        let (ob, _rx1, _c1) = Outbox::new(16);
+        let tab1 = hub.connect(user(1, "a"), ob.clone());
+        let tab2 = hub.connect(user(1, "a"), ob);
+        hub.join(tab1, &general);
+        hub.join(tab2, &general);
+        let later = Instant::now() + tick;
+        assert!(hub.housekeep(later).is_none(), "batch sent, nothing left");
+        let got = events(&mut watcher_rx);
+        assert_eq!(
+            got,
+            vec![ServerEvent::PresenceUpdate(
+                protocol::server::PresenceUpdate {
+                    room: general.clone(),
+                    joined: vec![user(1, "a")],
+                    left: vec![],
+                }
+            )],
+            "two tabs, one join"
+        );
+        hub.disconnect(tab1);
+        assert!(hub.housekeep(Instant::now() + tick).is_none());
+        assert!(
+            events(&mut watcher_rx).is_empty(),
+            "one tab left: still online"
+        );
+        hub.leave(tab2, &general);
+        hub.housekeep(Instant::now() + tick);
+        assert!(matches!(
+            &events(&mut watcher_rx)[..],
+            [ServerEvent::PresenceUpdate(p)] if p.left == vec![user(1, "a")] && p.joined.is_empty()
+        ));
+        assert!(hub
+            .state()
+            .users
+            .get(&UserId(1))
+            .is_some_and(|c| c.len() == 1));
+    }
+
+    #[test]
+    fn typing_expires_after_the_ttl_unless_refreshed() {
+        let hub = Hub::with_timing(Timing {
+            typing_ttl: Duration::from_secs(5),
+            presence_tick: Duration::from_millis(1),
+        });
+        let general = room("general");
+        let (ob, mut rx, _c) = Outbox::new(16);
+        let w = hub.connect(user(9, "watcher"), ob);
+        let (ob, _rx_a, _c_a) = Outbox::new(16);
+        let a = hub.connect(user(1, "a"), ob);
+        hub.join(w, &general);
+        hub.join(a, &general);
+        hub.typing(a, &general, true);
+        let started = Instant::now();
+        let next = hub.housekeep(started + Duration::from_millis(10));
+        let got = events(&mut rx);
+        assert!(got.contains(&typing(&user(1, "a"))), "relayed: {got:?}");
+        let deadline = next.unwrap_or_else(|| panic!("expiry scheduled"));
+        assert!(deadline > started + Duration::from_secs(4));
+        assert!(hub.housekeep(deadline - Duration::from_millis(1)).is_some());
+        assert!(events(&mut rx).is_empty(), "not yet");
+        assert!(hub.housekeep(deadline).is_none());
+        let off = ServerEvent::ChatTyping(TypingEvent {
+            room: general.clone(),
+            user: user(1, "a"),
+            typing: false,
+        });
+        assert_eq!(events(&mut rx), vec![off.clone()], "expired");
+
+        // Disconnecting clears it at once.
+        hub.typing(a, &general, true);
+        events(&mut rx);
+        hub.disconnect(a);
+        let got = events(&mut rx);
+        assert_eq!(got.first(), Some(&off), "cleared on disconnect: {got:?}");
+        assert!(hub.state().typing.next_deadline().is_none());
     }
 }

@@ -11,7 +11,7 @@ mod settings;
 mod users;
 
 pub use messages::{AppendError, Stored};
-pub use rooms::{RoomListing, RoomRow};
+pub use rooms::{ReadMoved, RoomListing, RoomRow};
 pub use users::{NewUser, UserRow};
 
 pub(crate) use crate::clock::now_ms;

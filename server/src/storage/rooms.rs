@@ -23,6 +23,18 @@ pub struct RoomListing {
     pub last_seq: i64,
     /// `None` when the user is not a member (a public room not joined yet).
     pub last_read_seq: Option<i64>,
+    /// For a DM, the other member.
+    pub peer_id: Option<i64>,
+    pub peer_name: Option<String>,
+}
+
+/// What [`Db::mark_read`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadMoved {
+    /// The new read position, if it moved forward.
+    pub moved_to: Option<Seq>,
+    /// Messages still unread after the move.
+    pub unread: u64,
 }
 
 const ROOM_COLUMNS: &str = "id, name, private, is_dm, created_by, last_seq";
@@ -59,6 +71,37 @@ impl Db {
         Ok(row)
     }
 
+    /// Creates the DM room `name` of `a` and `b` (both members, private,
+    /// `is_dm`), opened by `a`. [`StoreError::Conflict`] if the name exists.
+    pub async fn create_dm(
+        &self,
+        name: &RoomName,
+        a: UserId,
+        b: UserId,
+    ) -> Result<RoomRow, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let row = sqlx::query_as::<_, RoomRow>(&format!(
+            "INSERT INTO rooms (name, private, is_dm, created_by, created_at) VALUES (?, 1, 1, ?, ?)
+             RETURNING {ROOM_COLUMNS}"
+        ))
+        .bind(name.as_str())
+        .bind(a.0)
+        .bind(now_ms())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        for user in [a, b] {
+            sqlx::query("INSERT INTO room_members (room_id, user_id, joined_at) VALUES (?, ?, ?)")
+                .bind(row.id)
+                .bind(user.0)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(row)
+    }
+
     /// The room with this name.
     pub async fn room(&self, name: &RoomName) -> Result<Option<RoomRow>, StoreError> {
         Ok(sqlx::query_as::<_, RoomRow>(&format!(
@@ -70,11 +113,16 @@ impl Db {
     }
 
     /// Rooms `user` can see: every public room and the private ones (DMs
-    /// included) they belong to, by name.
+    /// included) they belong to; rooms first, then DMs, each by name. A DM
+    /// carries its other member.
     pub async fn rooms_for(&self, user: UserId) -> Result<Vec<RoomListing>, StoreError> {
         Ok(sqlx::query_as::<_, RoomListing>(
-            "SELECT r.name, r.private, r.is_dm, r.last_seq, m.last_read_seq
-             FROM rooms r LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ?
+            "SELECT r.name, r.private, r.is_dm, r.last_seq, m.last_read_seq,
+                    pu.id AS peer_id, pu.name AS peer_name
+             FROM rooms r
+             LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ?1
+             LEFT JOIN room_members pm ON r.is_dm = 1 AND pm.room_id = r.id AND pm.user_id <> ?1
+             LEFT JOIN users pu ON pu.id = pm.user_id
              WHERE r.private = 0 OR m.user_id IS NOT NULL
              ORDER BY r.is_dm, r.name",
         )
@@ -133,21 +181,31 @@ impl Db {
     }
 
     /// Moves `user`'s read position forward to `seq` (never back, never past
-    /// the last message). Returns the unread count after the move.
-    pub async fn mark_read(&self, room: i64, user: UserId, seq: Seq) -> Result<u64, StoreError> {
+    /// the last message). Says where it moved to, if it did, and the unread
+    /// count after the move.
+    pub async fn mark_read(
+        &self,
+        room: i64,
+        user: UserId,
+        seq: Seq,
+    ) -> Result<ReadMoved, StoreError> {
         let seq = i64::try_from(seq).unwrap_or(i64::MAX);
-        sqlx::query(
-            "UPDATE room_members SET last_read_seq =
-                MAX(last_read_seq, MIN(?, (SELECT last_seq FROM rooms WHERE id = ?)))
-             WHERE room_id = ? AND user_id = ?",
+        let moved_to: Option<i64> = sqlx::query_scalar(
+            "UPDATE room_members
+             SET last_read_seq = MIN(?1, (SELECT last_seq FROM rooms WHERE id = ?2))
+             WHERE room_id = ?2 AND user_id = ?3
+               AND last_read_seq < MIN(?1, (SELECT last_seq FROM rooms WHERE id = ?2))
+             RETURNING last_read_seq",
         )
         .bind(seq)
         .bind(room)
-        .bind(room)
         .bind(user.0)
-        .execute(self.pool())
+        .fetch_optional(self.pool())
         .await?;
-        self.unread(room, user).await
+        Ok(ReadMoved {
+            moved_to: moved_to.map(|s| s.max(0) as Seq),
+            unread: self.unread(room, user).await?,
+        })
     }
 
     /// Messages in `room` after `user`'s read position.

@@ -3,7 +3,7 @@
 use super::connection::ConnCtx;
 use crate::hub::ConnId;
 use protocol::client::ChatTyping;
-use protocol::server::{Ack, Empty, Pong, Sent, TypingEvent};
+use protocol::server::{Ack, DmOpened, Empty, Pong, Sent};
 use protocol::{
     ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User,
 };
@@ -22,14 +22,7 @@ pub(super) async fn handle(
     let result: Result<Ack, ErrorPayload> = match msg {
         ClientMsg::Ping(p) => return Some(ServerEvent::Pong(Pong { t: p.t }).into()),
         ClientMsg::ChatTyping(ChatTyping { room, typing }) => {
-            if chat.hub().is_member(conn, &room) {
-                let event = ServerEvent::ChatTyping(TypingEvent {
-                    room: room.clone(),
-                    user: user.clone(),
-                    typing,
-                });
-                chat.hub().publish_to_room(&room, event, Some(conn));
-            }
+            chat.typing(conn, &room, typing);
             return None;
         }
         ClientMsg::RoomJoin(j) => chat
@@ -51,11 +44,17 @@ pub(super) async fn handle(
             .history(conn, &h.room, h.before_seq, h.limit)
             .await
             .map(Ack::History),
-        ClientMsg::ChatRead(_)
-        | ClientMsg::DmOpen(_)
-        | ClientMsg::RoomInvite(_)
-        | ClientMsg::NotificationRead(_) => {
-            // Arrives with the chat-core and notification issues.
+        ClientMsg::ChatRead(r) => chat.read(user, &r.room, r.seq).await.map(Ack::Unread),
+        ClientMsg::RoomInvite(i) => chat
+            .invite(user, &i.room, &i.user)
+            .await
+            .map(|()| Ack::Empty(Empty {})),
+        ClientMsg::DmOpen(d) => chat
+            .open_dm(user, &d.user)
+            .await
+            .map(|room| Ack::DmOpened(DmOpened { room })),
+        ClientMsg::NotificationRead(_) => {
+            // Arrives with the notifications issue.
             Err(ErrorPayload::new(
                 ErrorCode::UnknownType,
                 format!("'{}' is not supported by this server yet", kind.as_str()),

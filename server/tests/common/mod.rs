@@ -103,6 +103,43 @@ impl TestServer {
             .expect("upgrade")
     }
 
+    /// Registers `name` and connects with its token; also returns the token
+    /// (for HTTP calls as the same user).
+    pub async fn user_token(&self, name: &str) -> (Client, String) {
+        let token = self.register(name).await;
+        (self.connect_token(&token).await, token)
+    }
+
+    /// `GET path` as the holder of `token`: the status and the JSON body.
+    pub async fn get(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let res = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("a JSON body"))
+    }
+
+    /// `POST path` with a JSON body as the holder of `token`.
+    pub async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        let res = reqwest::Client::new()
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST request");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("a JSON body"))
+    }
+
     /// Registers `name` and connects with its token.
     pub async fn user(&self, name: &str) -> Client {
         let token = self.register(name).await;
@@ -264,6 +301,44 @@ impl Client {
         match self.reply(&id).await {
             ServerEnvelope::Ack { payload, .. } => payload,
             other => panic!("expected ack, got {other:?}"),
+        }
+    }
+
+    /// Sends and returns the error payload, panicking on an ack.
+    pub async fn request_error(&mut self, msg: ClientMsg) -> ErrorPayload {
+        let id = self.send(msg).await;
+        match self.reply(&id).await {
+            ServerEnvelope::Error { payload, .. } => payload,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    /// The first event (backlog first) that `pick` accepts. Events it
+    /// refuses on the way are consumed; replies stay in the backlog.
+    pub async fn next_event<T>(&mut self, mut pick: impl FnMut(&ServerEvent) -> Option<T>) -> T {
+        let mut kept = std::collections::VecDeque::new();
+        while let Some(e) = self.backlog.pop_front() {
+            match e {
+                ServerEnvelope::Event(ev) => {
+                    if let Some(t) = pick(&ev) {
+                        kept.extend(self.backlog.drain(..));
+                        self.backlog = kept;
+                        return t;
+                    }
+                }
+                reply => kept.push_back(reply),
+            }
+        }
+        self.backlog = kept;
+        loop {
+            match self.recv_wire().await {
+                ServerEnvelope::Event(ev) => {
+                    if let Some(t) = pick(&ev) {
+                        return t;
+                    }
+                }
+                reply => self.backlog.push_back(reply),
+            }
         }
     }
 

@@ -1,0 +1,39 @@
+// Takes the README screenshot: two users chatting. Run against a running
+// server (default http://127.0.0.1:3000): `node scripts/screenshot.mjs [url] [out.png]`.
+import { chromium } from '@playwright/test';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:3000';
+const out = process.argv[3] ?? '../docs/screenshot.png';
+const tag = Date.now().toString(36).slice(-4);
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+});
+const users = [`aiko-${tag}`, `ben-${tag}`];
+const pages = [];
+for (const name of users) {
+  const context = await browser.newContext({ baseURL: base, viewport: { width: 1100, height: 640 } });
+  const res = await context.request.post('/api/auth/register', {
+    data: { username: name, password: 'correct horse battery' },
+  });
+  if (res.status() !== 201) throw new Error(`register ${name}: ${res.status()}`);
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.getByRole('status', { name: 'Connection status' }).getByText('Online').waitFor();
+  pages.push(page);
+}
+const lines = [
+  [0, 'Morning! Is the deploy still on for today?'],
+  [1, 'Yes — after the 11:00 standup.'],
+  [1, 'I will post the checklist here.'],
+  [0, 'Great, thanks Ben 🙌'],
+];
+for (const [who, text] of lines) {
+  const composer = pages[who].getByRole('textbox', { name: 'Message' });
+  await composer.fill(text);
+  await composer.press('Enter');
+  await pages[1 - who].getByRole('log', { name: 'Messages' }).getByText(text).waitFor();
+}
+await pages[0].screenshot({ path: out });
+await browser.close();
+console.log(`wrote ${out}`);

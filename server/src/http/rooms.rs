@@ -1,0 +1,68 @@
+//! Rooms over HTTP: the caller's room list, creating a room, and history.
+
+use super::body::ApiJson;
+use crate::auth::AuthUser;
+use crate::error::AppError;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use protocol::http::{CreateRoom, RoomInfo};
+use protocol::server::HistoryPage;
+use protocol::{RoomName, Seq, JOIN_HISTORY, MAX_HISTORY_LIMIT};
+use serde::Deserialize;
+
+/// `GET /api/rooms`: public rooms and the caller's private rooms and DMs,
+/// with `last_seq`, the caller's `unread` and, for a DM, the other member.
+pub(super) async fn list(
+    caller: AuthUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<RoomInfo>>, AppError> {
+    Ok(Json(state.chat.rooms(&caller.user).await?))
+}
+
+/// `POST /api/rooms {name, private}`: 201 with the new room; 409 if the name
+/// is taken.
+pub(super) async fn create(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateRoom>,
+) -> Result<(StatusCode, Json<RoomInfo>), AppError> {
+    let info = state
+        .chat
+        .create_room(&caller.user, &body.name, body.private)
+        .await?;
+    Ok((StatusCode::CREATED, Json(info)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct PageQuery {
+    before_seq: Option<Seq>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/rooms/{room}/messages?before_seq=&limit=`: a history page
+/// (limit 1..=100, default 50; `before_seq` defaults to after the newest).
+/// Private rooms: members only (403).
+pub(super) async fn messages(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<HistoryPage>, AppError> {
+    let room = RoomName::parse(room).map_err(|e| AppError::invalid("room", e.to_string()))?;
+    let Query(q) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(JOIN_HISTORY);
+    if limit == 0 || limit > MAX_HISTORY_LIMIT {
+        return Err(AppError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_HISTORY_LIMIT}"),
+        ));
+    }
+    let page = state
+        .chat
+        .page(&caller.user, &room, q.before_seq, limit)
+        .await?;
+    Ok(Json(page))
+}

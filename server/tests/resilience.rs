@@ -1,0 +1,324 @@
+//! Resilience against the real `hibiki` binary (a child process on a real
+//! SQLite file): recovery of missed messages, SIGTERM, and kill -9 in the
+//! middle of a burst of sends, with idempotent re-sends after the restart.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::{room, Client, TestServer, DEADLOCK_GUARD};
+use futures_util::{SinkExt, StreamExt};
+use protocol::client::{ChatSend, RoomJoin};
+use protocol::http::{AuthResponse, Credentials};
+use protocol::server::Message;
+use protocol::{Ack, ClientEnvelope, ClientMsg, RequestId, ServerEnvelope};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite;
+
+/// `hibiki` as a child process.
+struct Hibiki {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Hibiki {
+    /// Starts the binary on `db` and waits until `/health` answers.
+    async fn start(db: &str, port: u16) -> Self {
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_hibiki"))
+            .env("HIBIKI_DATABASE_URL", db)
+            .env("LEPTOS_SITE_ADDR", addr.to_string())
+            .env("HIBIKI_SHUTDOWN_GRACE_S", "5")
+            .env("HIBIKI_FRAMES_PER_SECOND", "10000")
+            .env("HIBIKI_FRAME_BURST", "10000")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn hibiki");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + DEADLOCK_GUARD;
+        loop {
+            if let Ok(res) = http.get(format!("http://{addr}/health")).send().await {
+                if res.status() == 200 {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "hibiki did not come up");
+            // Polling a condition there is no event for: the process becoming ready.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self { child, addr }
+    }
+
+    async fn login(&self, name: &str) -> String {
+        let http = reqwest::Client::new();
+        let creds = Credentials {
+            username: name.into(),
+            password: format!("password-{name}"),
+        };
+        let mut res = http
+            .post(format!("http://{}/api/auth/register", self.addr))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 409 {
+            res = http
+                .post(format!("http://{}/api/auth/login", self.addr))
+                .json(&creds)
+                .send()
+                .await
+                .unwrap();
+        }
+        assert!(res.status().is_success(), "{}", res.status());
+        res.json::<AuthResponse>().await.unwrap().token
+    }
+
+    async fn connect(&self, token: &str) -> Client {
+        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[])
+            .await
+            .unwrap()
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (up to `limit`) for the process to exit; returns its success.
+    async fn exited_within(&mut self, limit: Duration) -> Option<bool> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.success());
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Hibiki {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_db(tag: &str) -> String {
+    let path = std::env::temp_dir().join(format!("hibiki-{tag}-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    format!("sqlite://{}", path.display())
+}
+
+/// Rejoins with `since_seq` and pages until `has_more` is false.
+async fn recover(client: &mut Client, room_name: &str, mut since: u64) -> Vec<Message> {
+    let mut got = Vec::new();
+    loop {
+        let ack = client
+            .request(ClientMsg::RoomJoin(RoomJoin {
+                room: room(room_name),
+                since_seq: Some(since),
+            }))
+            .await;
+        let Ack::RoomJoined(page) = ack else {
+            panic!("expected a join ack")
+        };
+        since = page.messages.last().map_or(since, |m| m.seq);
+        got.extend(page.messages);
+        if !page.has_more {
+            return got;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_missed_500_messages_gets_exactly_those_on_rejoin() {
+    let server = TestServer::start_with(|c| {
+        c.limits.frames_per_second = 1e6;
+        c.limits.frame_burst = 1e6;
+    })
+    .await;
+    let (mut away, token) = server.user_token("away").await;
+    away.join("general").await;
+    let last_seen = away.say("general", "before I left").await.seq;
+    drop(away);
+
+    let mut talker = server.user("talker").await;
+    talker.join("general").await;
+    let mut sent = Vec::new();
+    for i in 0..500 {
+        sent.push(
+            talker
+                .say("general", &format!("while you were away {i}"))
+                .await,
+        );
+        talker.backlog.clear();
+    }
+
+    let mut back = server.connect_token(&token).await;
+    let missed = recover(&mut back, "general", last_seen).await;
+    assert_eq!(
+        missed, sent,
+        "exactly the 500 missed messages, in order, once each"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sigterm_closes_every_socket_with_1001_and_exits_in_time() {
+    let db = temp_db("sigterm");
+    let mut hibiki = Hibiki::start(&db, free_port()).await;
+    let mut clients = Vec::new();
+    for name in ["term-a", "term-b", "term-c"] {
+        let token = hibiki.login(name).await;
+        let mut c = hibiki.connect(&token).await;
+        c.join("general").await;
+        clients.push(c);
+    }
+    hibiki.signal("-TERM");
+    for c in &mut clients {
+        assert_eq!(
+            c.closed().await.map(u16::from),
+            Some(protocol::close::GOING_AWAY)
+        );
+    }
+    // The grace period is 5 s; with every socket closed it should not need it.
+    let exited = hibiki.exited_within(Duration::from_secs(10)).await;
+    assert_eq!(exited, Some(true), "exits cleanly within the grace period");
+}
+
+#[tokio::test]
+async fn kill_9_mid_burst_loses_nothing_acknowledged_and_duplicates_nothing() {
+    const N: usize = 200;
+    let db = temp_db("kill9");
+    let port = free_port();
+    let hibiki = Hibiki::start(&db, port).await;
+    let token = hibiki.login("survivor").await;
+    let mut client = hibiki.connect(&token).await;
+    client.join("general").await;
+
+    // Every message has a fixed request id, so a re-send is recognisable.
+    let frames: Vec<(RequestId, String)> = (0..N)
+        .map(|i| {
+            let id = RequestId::parse(format!("burst-{i}")).unwrap();
+            let msg = ClientMsg::ChatSend(ChatSend {
+                room: room("general"),
+                text: format!("burst {i}"),
+                reply_to: None,
+            });
+            (id.clone(), ClientEnvelope::new(Some(id), msg).encode())
+        })
+        .collect();
+
+    // Pipeline all sends while reading acks; kill -9 the server after 80 acks.
+    let (mut sink, mut stream) = client.ws.split();
+    let writer = tokio::spawn({
+        let frames = frames.clone();
+        async move {
+            for (_, f) in frames {
+                if sink.send(tungstenite::Message::text(f)).await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    let mut acked: HashMap<RequestId, Message> = HashMap::new();
+    let mut hibiki = Some(hibiki);
+    while let Ok(Some(frame)) = tokio::time::timeout(DEADLOCK_GUARD, stream.next()).await {
+        let Ok(tungstenite::Message::Text(t)) = frame else {
+            break;
+        };
+        if let Ok(ServerEnvelope::Ack {
+            id,
+            payload: Ack::Sent(s),
+        }) = ServerEnvelope::decode(t.as_str())
+        {
+            acked.insert(id, s.message);
+            if acked.len() == 80 {
+                // SIGKILL: no shutdown, no flush, no goodbye.
+                drop(hibiki.take());
+            }
+        }
+    }
+    writer.abort();
+    let acked_before_crash = acked.len();
+    assert!(
+        (80..N).contains(&acked_before_crash),
+        "{acked_before_crash} acked before the crash"
+    );
+
+    // Restart on the same store; the same token still works (the secret is kept).
+    let restarted = Hibiki::start(&db, port).await;
+    let mut client = restarted.connect(&token).await;
+    client.join("general").await;
+    // Re-send every unacknowledged message with its original id.
+    for (id, frame) in &frames {
+        if acked.contains_key(id) {
+            continue;
+        }
+        client.send_raw(frame.clone()).await;
+        match client.reply(id).await {
+            ServerEnvelope::Ack {
+                payload: Ack::Sent(s),
+                ..
+            } => {
+                acked.insert(id.clone(), s.message);
+            }
+            other => panic!("re-send of {id} failed: {other:?}"),
+        }
+    }
+    // A re-send of something acked before the crash returns the stored message.
+    let (first_id, first_frame) = &frames[0];
+    client.send_raw(first_frame.clone()).await;
+    match client.reply(first_id).await {
+        ServerEnvelope::Ack {
+            payload: Ack::Sent(s),
+            ..
+        } => assert_eq!(Some(&s.message), acked.get(first_id)),
+        other => panic!("{other:?}"),
+    }
+
+    // The store holds each of the N messages exactly once, seqs 1..=N without gaps.
+    let stored = recover(&mut client, "general", 0).await;
+    let mut count: BTreeMap<String, usize> = BTreeMap::new();
+    for m in &stored {
+        *count.entry(m.text.clone()).or_default() += 1;
+    }
+    let lost = (0..N)
+        .filter(|i| !count.contains_key(&format!("burst {i}")))
+        .count();
+    let duplicated = count.values().filter(|n| **n > 1).count();
+    eprintln!("kill -9: {acked_before_crash} acked before the crash; lost {lost}, duplicated {duplicated}");
+    assert_eq!((lost, duplicated), (0, 0));
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=N as u64).collect::<Vec<_>>()
+    );
+    // And what was acknowledged before the crash is exactly what is stored.
+    for m in acked.values() {
+        assert!(
+            stored.contains(m),
+            "acked message {} not stored as acked",
+            m.seq
+        );
+    }
+}

@@ -11,21 +11,46 @@ pub async fn post_json<B: serde::Serialize, R: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<R, ErrorPayload> {
+    let json = serde_json::to_string(body).map_err(|e| network(&e.to_string()))?;
+    fetch_json("POST", path, Some(json)).await
+}
+
+/// GETs `path` and decodes the JSON answer (see [`post_json`]).
+#[cfg(feature = "hydrate")]
+pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ErrorPayload> {
+    fetch_json("GET", path, None).await
+}
+
+#[cfg(feature = "hydrate")]
+fn network(what: &str) -> ErrorPayload {
+    ErrorPayload::new(ErrorCode::Internal, format!("network error: {what}"))
+}
+
+#[cfg(feature = "hydrate")]
+async fn fetch_json<R: DeserializeOwned>(
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<R, ErrorPayload> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
-    let network =
-        |what: &str| ErrorPayload::new(ErrorCode::Internal, format!("network error: {what}"));
-    let json = serde_json::to_string(body).map_err(|e| network(&e.to_string()))?;
     let init = web_sys::RequestInit::new();
-    init.set_method("POST");
+    init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
-    init.set_body(&wasm_bindgen::JsValue::from_str(&json));
+    if let Some(json) = &body {
+        init.set_body(&wasm_bindgen::JsValue::from_str(json));
+    }
     let request =
         web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network("bad request"))?;
-    request
-        .headers()
-        .set("content-type", "application/json")
+    let headers = request.headers();
+    if body.is_some() {
+        headers
+            .set("content-type", "application/json")
+            .map_err(|_| network("bad header"))?;
+    }
+    headers
+        .set("accept", "application/json")
         .map_err(|_| network("bad header"))?;
     let response = JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
         .await

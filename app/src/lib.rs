@@ -7,9 +7,10 @@
 //! - [`components`]: reusable pieces, one per file.
 //! - [`state`]: typed contexts (`provide_*_context()` + `use_*()`), e.g. the session.
 //! - [`api`]: HTTP API calls from the browser.
-//! - [`realtime`]: the WebSocket client (`ChatClient`). Its socket exists only in
-//!   the browser; on the server it renders the initial "Connecting…" state.
-//! - [`format`]: pure presentation helpers (times).
+//! - [`realtime`]: the WebSocket client (`ChatClient`), provided here so that it
+//!   outlives page changes. Its socket exists only in the browser; on the
+//!   server it renders the initial "Connecting…" state.
+//! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
 
@@ -19,6 +20,7 @@
 pub mod api;
 pub mod components;
 pub mod format;
+pub mod linkify;
 pub mod pages;
 pub mod realtime;
 pub mod state;
@@ -31,6 +33,7 @@ use leptos_router::path;
 use crate::pages::auth::{LoginPage, RegisterPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::not_found::NotFound;
+use crate::realtime::provide_realtime_context;
 use crate::state::session::provide_session_context;
 
 /// The HTML document the server renders around [`App`].
@@ -60,13 +63,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_session_context();
+    let session = provide_session_context();
+    // One client (one socket) for every room page.
+    provide_realtime_context(session.me().map(|me| me.user));
 
     view! {
         <Title text="Hibiki"/>
         <Router>
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=ChatPage/>
+                <Route path=path!("/rooms/:room") view=ChatPage/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/register") view=RegisterPage/>
             </Routes>

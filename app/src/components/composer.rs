@@ -1,13 +1,18 @@
 //! The message composer: Enter sends, Shift+Enter inserts a newline, blank
-//! text is not sent, and Send is disabled while not connected.
+//! text is not sent, and Send is disabled while not connected. Shows the
+//! message being replied to (Escape or × cancels), and tells the room we are
+//! typing: `typing:true` at most every 2 s, `typing:false` on send or blur.
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
+use protocol::RoomName;
 
+use crate::pages::chat::ReplyTarget;
+use crate::realtime::typing::TypingThrottle;
 use crate::realtime::{use_realtime, ConnectionState, SendError};
 
 #[component]
-pub fn Composer() -> impl IntoView {
+pub fn Composer(room: RoomName) -> impl IntoView {
     let client = use_realtime();
     let state = client.state();
     let online = move || state.get() == ConnectionState::Online;
@@ -15,24 +20,60 @@ pub fn Composer() -> impl IntoView {
     // Why the last attempt was not sent.
     let problem = RwSignal::new(None::<SendError>);
     let textarea = NodeRef::<leptos::html::Textarea>::new();
-    let placeholder = format!("Message #{}", client.room());
+    let placeholder = format!("Message #{room}");
+    let replying = use_context::<ReplyTarget>()
+        .map(|ReplyTarget(r)| r)
+        .unwrap_or_else(|| RwSignal::new(None));
+    let throttle = StoredValue::new(TypingThrottle::default());
+    let room = StoredValue::new(room);
 
+    let focus = move || {
+        #[cfg(feature = "hydrate")]
+        if let Some(el) = textarea.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let stop_typing = move || {
+        if throttle.try_update_value(|t| t.on_stop()).unwrap_or(false) {
+            room.with_value(|r| client.send_typing(r, false));
+        }
+    };
     let send = move || {
         let draft = text.get_untracked();
         if draft.trim().is_empty() {
             return; // blank drafts are simply not sent
         }
-        match client.send_text(&draft) {
+        let reply = replying.get_untracked();
+        let sent = room.with_value(|r| client.send_text(r, &draft, reply.as_ref()));
+        match sent {
             Ok(_) => {
                 text.set(String::new());
+                replying.set(None);
                 problem.set(None);
                 client.dismiss_error();
+                stop_typing();
             }
             Err(e) => problem.set(Some(e)),
         }
-        #[cfg(feature = "hydrate")]
-        if let Some(el) = textarea.get_untracked() {
-            let _ = el.focus();
+        focus();
+    };
+    let on_input = move |ev| {
+        let value = event_target_value(&ev);
+        let blank = value.trim().is_empty();
+        text.set(value);
+        if blank {
+            stop_typing();
+        } else {
+            #[cfg(feature = "hydrate")]
+            {
+                let now = crate::realtime::now_ms();
+                if throttle
+                    .try_update_value(|t| t.on_input(now))
+                    .unwrap_or(false)
+                {
+                    room.with_value(|r| client.send_typing(r, true));
+                }
+            }
         }
     };
 
@@ -45,8 +86,20 @@ pub fn Composer() -> impl IntoView {
         if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
             ev.prevent_default();
             send();
+        } else if ev.key() == "Escape" && replying.with_untracked(Option::is_some) {
+            ev.prevent_default();
+            replying.set(None);
         }
     };
+    // Choosing a message to reply to moves the focus here.
+    Effect::new(move |_| {
+        if replying.with(Option::is_some) {
+            focus();
+        }
+    });
+    // Leaving the room (or the page) ends our typing there.
+    on_cleanup(stop_typing);
+
     let local_problem = move || match problem.get()? {
         // Only while it lasts: a reconnect makes it moot.
         SendError::Offline if online() => None,
@@ -57,6 +110,9 @@ pub fn Composer() -> impl IntoView {
     let notice = move || local_problem().or_else(server_error);
 
     view! {
+        <Show when=move || replying.with(Option::is_some)>
+            <ReplyPreview replying/>
+        </Show>
         <form class="composer" on:submit=on_submit>
             <textarea
                 class="composer__input"
@@ -65,8 +121,9 @@ pub fn Composer() -> impl IntoView {
                 rows="1"
                 node_ref=textarea
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=on_input
                 on:keydown=on_keydown
+                on:blur=move |_| stop_typing()
             ></textarea>
             <button class="composer__send" type="submit" disabled=move || !online()>
                 "Send"
@@ -75,5 +132,34 @@ pub fn Composer() -> impl IntoView {
         <Show when=move || notice().is_some()>
             <p class="composer__notice" role="alert">{notice}</p>
         </Show>
+    }
+}
+
+/// "Replying to aiko: …" above the composer, with a cancel button.
+#[component]
+fn ReplyPreview(replying: RwSignal<Option<protocol::server::Message>>) -> impl IntoView {
+    let author = move || replying.with(|m| m.as_ref().map(|m| m.author.name.clone()));
+    let excerpt = move || {
+        replying.with(|m| {
+            m.as_ref()
+                .map(|m| crate::realtime::reply_ref(m).excerpt)
+                .unwrap_or_default()
+        })
+    };
+    view! {
+        <div class="composer__reply" role="group" aria-label="Reply">
+            <div class="composer__reply-body">
+                <span class="composer__reply-label">"Replying to " <strong>{author}</strong></span>
+                <span class="composer__reply-text">{excerpt}</span>
+            </div>
+            <button
+                class="composer__reply-cancel"
+                type="button"
+                aria-label="Cancel reply"
+                on:click=move |_| replying.set(None)
+            >
+                <span aria-hidden="true">"×"</span>
+            </button>
+        </div>
     }
 }

@@ -1,11 +1,24 @@
-//! One message of the list. Text is rendered as a text node (escaped by
-//! Leptos, never as HTML); CSS keeps its line breaks.
+//! One message of the list. Text is rendered as text nodes (escaped by
+//! Leptos, never as HTML), with `http(s)` links as `<a>` elements built as
+//! DOM nodes; CSS keeps its line breaks. A reply shows a quote of the
+//! original that jumps to it.
 
 use leptos::prelude::*;
+use protocol::server::ReplyRef;
+use protocol::{RequestId, RoomName, Seq};
 
 use crate::components::avatar::Avatar;
 use crate::components::message_list::MessageRow;
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
+use crate::linkify::{segments, Segment};
+use crate::pages::chat::ReplyTarget;
+use crate::realtime::outbox::{Outgoing, OutgoingState};
+use crate::realtime::use_realtime;
+
+/// The `id` of a message's element, the target of reply quotes.
+pub fn message_dom_id(seq: Seq) -> String {
+    format!("msg-{seq}")
+}
 
 /// A `<li>` with avatar, author and time when it starts a group. In
 /// continuation rows the author stays in the text for screen readers (visually
@@ -20,10 +33,29 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
     let time = hh_mm(message.ts, offset);
     let datetime = iso_utc(message.ts);
     let title = local_date_time(message.ts, offset);
-    let author = message.author.name;
+    let author = message.author.name.clone();
+    let reply_target = use_context::<ReplyTarget>();
+    let quote = message
+        .reply_to
+        .clone()
+        .map(|r| view! { <Quote reply=r room=message.room.clone()/> });
+    let text = message_text(&message.text);
+    let on_reply = {
+        let message = message.clone();
+        move |_| {
+            if let Some(ReplyTarget(target)) = reply_target {
+                target.set(Some(message.clone()));
+            }
+        }
+    };
 
     view! {
-        <li class=if starts_group { "msg msg--first" } else { "msg" } data-seq=message.seq.to_string()>
+        <li
+            class=if starts_group { "msg msg--first" } else { "msg" }
+            id=message_dom_id(message.seq)
+            data-seq=message.seq.to_string()
+            tabindex="-1"
+        >
             <div class="msg__gutter">
                 {starts_group.then(|| view! { <Avatar name=author.clone()/> })}
             </div>
@@ -33,8 +65,132 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                     " "
                     <time class="msg__time" datetime=datetime title=title>{time}</time>
                 </div>
-                <p class="msg__text">{message.text}</p>
+                {quote}
+                <p class="msg__text">{text}</p>
+            </div>
+            <div class="msg__actions">
+                <button class="msg__action" type="button" aria-label="Reply" title="Reply" on:click=on_reply>
+                    <span aria-hidden="true">"↩"</span>
+                </button>
             </div>
         </li>
     }
+}
+
+/// A message of ours not yet stored: "Sending…", or "Failed" with Retry.
+#[component]
+pub fn OutgoingItem(item: Outgoing) -> impl IntoView {
+    let client = use_realtime();
+    let me = client.me().map(|u| u.name).unwrap_or_default();
+    let room: RoomName = item.send.room.clone();
+    let id: RequestId = item.id.clone();
+    let failed = item.state == OutgoingState::Failed;
+    let status = if failed { "Failed" } else { "Sending…" };
+    let detail = item.error.clone().map(|e| format!(": {e}"));
+    let quote = item
+        .reply
+        .clone()
+        .map(|r| view! { <Quote reply=r room=room.clone()/> });
+    let actions = failed.then(|| {
+        let (room2, id2) = (room.clone(), id.clone());
+        view! {
+            <div class="msg__failed">
+                <button class="msg__retry" type="button" on:click=move |_| client.retry(&room, &id)>
+                    "Retry"
+                </button>
+                <button class="msg__discard" type="button" on:click=move |_| client.discard(&room2, &id2)>
+                    "Discard"
+                </button>
+            </div>
+        }
+    });
+
+    view! {
+        <li class="msg msg--first msg--outgoing" data-state=item.state.as_str()>
+            <div class="msg__gutter">
+                <Avatar name=me.clone()/>
+            </div>
+            <div class="msg__body">
+                <div class="msg__meta">
+                    <span class="msg__author">{me}</span>
+                    " "
+                    <span class="msg__status" role=failed.then_some("alert")>{status}{detail}</span>
+                </div>
+                {quote}
+                <p class="msg__text">{message_text(&item.send.text)}</p>
+                {actions}
+            </div>
+        </li>
+    }
+}
+
+/// The quote of the answered message: a button that scrolls to the original
+/// and highlights it.
+#[component]
+fn Quote(reply: ReplyRef, room: RoomName) -> impl IntoView {
+    let client = use_realtime();
+    let seq = reply.seq;
+    let on_click = move |_| {
+        if !jump_to(seq) {
+            // Not loaded yet: fetch older messages; a second click finds it.
+            client.load_older(&room);
+        }
+    };
+    view! {
+        <button
+            class="msg__quote"
+            type="button"
+            title="Show the original message"
+            on:click=on_click
+        >
+            <span class="msg__quote-author">{reply.author.name}</span>
+            " "
+            <span class="msg__quote-text">{reply.excerpt}</span>
+        </button>
+    }
+}
+
+/// Scrolls message `seq` into view, focuses and briefly highlights it.
+/// Returns whether it is on the page.
+fn jump_to(seq: Seq) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(el) = document().get_element_by_id(&message_dom_id(seq)) else {
+            return false;
+        };
+        el.scroll_into_view();
+        let _ = el.set_attribute("data-highlight", "true");
+        if let Some(html) = el.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = html.focus();
+        }
+        set_timeout(
+            move || {
+                let _ = el.remove_attribute("data-highlight");
+            },
+            std::time::Duration::from_millis(2_000),
+        );
+        true
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = seq;
+        false
+    }
+}
+
+/// Message text as text nodes and links.
+fn message_text(text: &str) -> impl IntoView {
+    segments(text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Link(url) => view! {
+                <a class="msg__link" href=url.to_owned() target="_blank" rel="noopener noreferrer">
+                    {url.to_owned()}
+                </a>
+            }
+            .into_any(),
+        })
+        .collect_view()
 }

@@ -1,11 +1,14 @@
-//! The room's messages: an `<ol role="log">`, grouped by author, scrolled to
-//! the newest message as messages arrive.
+//! The room's messages: an `<ol role="log">`, grouped by author, then our
+//! messages still on their way, scrolled to the newest message as messages
+//! arrive; "Seen by …" under the last one.
 
 use leptos::prelude::*;
 use protocol::server::Message;
-use protocol::Timestamp;
+use protocol::{RoomName, Timestamp};
 
-use crate::components::message_item::MessageItem;
+use crate::components::message_item::{MessageItem, OutgoingItem};
+use crate::realtime::outbox::Outbox;
+use crate::realtime::presence::{seen_by, seen_by_text};
 use crate::realtime::use_realtime;
 use crate::state::session::use_session;
 
@@ -42,13 +45,23 @@ pub fn group_rows(messages: &[Message]) -> Vec<MessageRow> {
 }
 
 #[component]
-pub fn MessageList() -> impl IntoView {
+pub fn MessageList(room: RoomName) -> impl IntoView {
     let client = use_realtime();
-    let messages = client.messages();
+    let store = client.store(&room);
+    let messages = store.messages;
+    let outbox = store.outbox;
     let rows = Memo::new(move |_| messages.with(|m| group_rows(m)));
-    let is_empty = move || messages.with(Vec::is_empty);
+    let is_empty = move || messages.with(Vec::is_empty) && outbox.with(Outbox::is_empty);
     let list_ref = NodeRef::<leptos::html::Ol>::new();
-    let follow = follow_newest(list_ref, messages);
+    let follow = follow_newest(list_ref, messages, outbox);
+    let me = client.me().map(|u| u.id);
+    let seen = move || {
+        let names = store
+            .reads
+            .with(|reads| messages.with(|m| seen_by(reads, m.last(), me)));
+        seen_by_text(&names)
+    };
+    let older_room = room.clone();
 
     view! {
         <ol
@@ -60,14 +73,38 @@ pub fn MessageList() -> impl IntoView {
             node_ref=list_ref
             on:scroll=move |_| follow.on_scroll()
         >
+            <Show when=move || store.has_more.get()>
+                <li class="messages__older" role="none">
+                    <button
+                        type="button"
+                        class="messages__older-button"
+                        disabled=move || store.loading_older.get()
+                        on:click={
+                            let room = older_room.clone();
+                            move |_| client.load_older(&room)
+                        }
+                    >
+                        "Load older messages"
+                    </button>
+                </li>
+            </Show>
             <For
                 each=move || rows.get()
                 // A row re-renders when it starts or stops heading a group.
                 key=|row| (row.message.seq, row.starts_group)
                 children=|row| view! { <MessageItem row/> }
             />
+            <For
+                each=move || outbox.get().items().to_vec()
+                key=|o| (o.id.clone(), o.state, o.attempt)
+                children=move |item| view! { <OutgoingItem item/> }
+            />
+            // Right under the last message; not a message itself.
+            <Show when=move || seen().is_some()>
+                <li class="seen-by" role="none">{seen}</li>
+            </Show>
         </ol>
-        <Show when=move || is_empty() && client.state().get() == crate::realtime::ConnectionState::Online>
+        <Show when=move || is_empty() && store.joined.get()>
             <p class="messages__empty">"No messages yet. Say hello!"</p>
         </Show>
     }
@@ -95,17 +132,23 @@ impl Follow {
 }
 
 /// After each new last message: scroll to the bottom if the reader was
-/// there, or if the message is the reader's own.
-fn follow_newest(list: NodeRef<leptos::html::Ol>, messages: ReadSignal<Vec<Message>>) -> Follow {
+/// there, or if the message is the reader's own (sent or still pending).
+fn follow_newest(
+    list: NodeRef<leptos::html::Ol>,
+    messages: RwSignal<Vec<Message>>,
+    outbox: RwSignal<Outbox>,
+) -> Follow {
     let follow = Follow {
         at_bottom: StoredValue::new(true),
         list,
     };
     let session = use_session();
     Effect::new(move |_| {
-        // Re-runs whenever the list changes.
+        // Re-runs whenever the lists change.
         let newest_author = messages.with(|m| m.last().map(|m| m.author.id));
-        let own = newest_author.is_some() && newest_author == session.me().map(|me| me.user.id);
+        let pending = outbox.with(|o| o.items().len());
+        let own = pending > 0
+            || (newest_author.is_some() && newest_author == session.me().map(|me| me.user.id));
         #[cfg(feature = "hydrate")]
         if crate::in_browser() && (own || follow.at_bottom.get_value()) {
             // Wait for the list to be rendered before measuring it.

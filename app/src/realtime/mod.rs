@@ -1,37 +1,54 @@
-//! The realtime client: a typed WebSocket connection to `GET /ws`, speaking
+//! The realtime client: one typed WebSocket connection to `GET /ws`, speaking
 //! protocol v1 (see `docs/protocol.md`), exposed to components as signals.
 //!
 //! - [`ChatClient`] is the context (`provide_realtime_context()` /
-//!   `use_realtime()`): connection state, the room's messages, the last error
-//!   the server reported, and [`ChatClient::send`].
-//! - `socket` (compiled with `hydrate` only) drives one `web_sys::WebSocket`:
-//!   join on open, decode frames, reconnect with backoff, rejoin with
-//!   `since_seq`. On the server nothing connects, so SSR renders the initial
-//!   state (`Connecting…`, no messages).
-//! - [`feed`], [`backoff`], [`request_ids`] and [`url`] are the pure parts,
-//!   unit-tested on the host.
+//!   `use_realtime()`), provided once by [`crate::App`] so that it outlives
+//!   page changes: the connection state, the sidebar's rooms, and one
+//!   [`RoomStore`] per room (messages, outgoing messages, members, typing,
+//!   read positions, unread count).
+//! - The socket joins every room of the sidebar (so unread counts are live)
+//!   and the room being viewed; it rejoins with `since_seq` after a reconnect.
+//! - `socket` (compiled with `hydrate` only) drives the `web_sys::WebSocket`.
+//!   On the server nothing connects, so SSR renders the initial state
+//!   (`Connecting…`, no messages).
+//! - [`feed`], [`outbox`], [`presence`], [`rooms`], [`typing`], [`backoff`],
+//!   [`request_ids`] and [`url`] are the pure parts, unit-tested on the host.
 
 pub mod backoff;
 pub mod feed;
+pub mod outbox;
+pub mod presence;
 pub mod request_ids;
+pub mod rooms;
+pub mod typing;
 pub mod url;
 
 #[cfg(feature = "hydrate")]
 mod socket;
 
-use leptos::prelude::*;
-use protocol::client::{validate_text, ChatSend, ClientMsg};
-use protocol::server::Message;
-use protocol::{ErrorPayload, RequestId, RoomName};
+use std::collections::HashMap;
 use std::fmt;
 
-/// The room of the foundation slice.
+use leptos::prelude::*;
+use protocol::client::{validate_text, ChatSend, ClientMsg};
+use protocol::http::RoomInfo;
+use protocol::server::{Message, ReadMark, ReplyRef};
+use protocol::{ErrorPayload, RequestId, RoomName, Seq, User};
+
+use self::outbox::Outbox;
+use self::rooms::RoomEntry;
+use self::typing::Typist;
+
+/// The room `/` shows.
 pub const DEFAULT_ROOM: &str = "general";
 
 /// [`DEFAULT_ROOM`] as a [`RoomName`].
 pub fn default_room() -> RoomName {
     RoomName::parse(DEFAULT_ROOM).expect("\"general\" matches the room-name pattern (unit-tested)")
 }
+
+/// How many characters of the original a reply quotes (as the server does).
+pub const EXCERPT_CHARS: usize = 140;
 
 /// The state of the connection, as the badge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -65,7 +82,26 @@ impl ConnectionState {
     }
 }
 
-/// Why [`ChatClient::send`] did not send.
+/// The socket itself, whatever the rooms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum SocketState {
+    #[default]
+    Connecting,
+    Open,
+    Closed,
+}
+
+/// The badge: the socket's state, narrowed to "Online" once the viewed room
+/// is joined.
+fn connection_state(socket: SocketState, room_joined: bool) -> ConnectionState {
+    match socket {
+        SocketState::Open if room_joined => ConnectionState::Online,
+        SocketState::Open | SocketState::Connecting => ConnectionState::Connecting,
+        SocketState::Closed => ConnectionState::Offline,
+    }
+}
+
+/// Why a send did not happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     /// Not joined (connecting, offline, or rendering on the server).
@@ -85,44 +121,188 @@ impl fmt::Display for SendError {
 
 impl std::error::Error for SendError {}
 
+/// Everything the client knows about one room. All fields are signals owned
+/// by the client, so the store is `Copy`.
+#[derive(Clone, Copy)]
+pub struct RoomStore {
+    /// Stored messages, sorted by `seq`, without duplicates.
+    pub messages: RwSignal<Vec<Message>>,
+    /// Our messages not yet acknowledged.
+    pub outbox: RwSignal<Outbox>,
+    /// Users online in the room.
+    pub members: RwSignal<Vec<User>>,
+    pub typing: RwSignal<Vec<Typist>>,
+    /// Each member's read position.
+    pub reads: RwSignal<Vec<ReadMark>>,
+    pub unread: RwSignal<u64>,
+    /// Whether this connection has joined the room.
+    pub joined: RwSignal<bool>,
+    /// Older messages exist before the first loaded one.
+    pub has_more: RwSignal<bool>,
+    pub loading_older: RwSignal<bool>,
+    /// Why the room could not be joined (`forbidden`, `not_found`).
+    pub join_error: RwSignal<Option<ErrorPayload>>,
+    /// The highest `seq` a `chat:read` was sent for.
+    read_sent: StoredValue<Seq>,
+}
+
+impl RoomStore {
+    fn new() -> Self {
+        Self {
+            messages: RwSignal::new(Vec::new()),
+            outbox: RwSignal::new(Outbox::default()),
+            members: RwSignal::new(Vec::new()),
+            typing: RwSignal::new(Vec::new()),
+            reads: RwSignal::new(Vec::new()),
+            unread: RwSignal::new(0),
+            joined: RwSignal::new(false),
+            has_more: RwSignal::new(false),
+            loading_older: RwSignal::new(false),
+            join_error: RwSignal::new(None),
+            read_sent: StoredValue::new(0),
+        }
+    }
+}
+
+/// Runs `f` on the value of `signal` and notifies subscribers only when it
+/// reports a change. A no-op once the signal is disposed.
+fn update_if<T: 'static + Send + Sync>(
+    signal: RwSignal<T>,
+    f: impl FnOnce(&mut T) -> bool,
+) -> bool {
+    let changed = signal.try_update_untracked(f) == Some(true);
+    if changed {
+        signal.notify();
+    }
+    changed
+}
+
+/// The quote a reply to `message` shows.
+pub fn reply_ref(message: &Message) -> ReplyRef {
+    ReplyRef {
+        id: message.id,
+        seq: message.seq,
+        author: message.author.clone(),
+        excerpt: message.text.chars().take(EXCERPT_CHARS).collect(),
+    }
+}
+
 /// The realtime context: a cheap `Copy` handle to signals and, in the
 /// browser, to the socket driver.
 #[derive(Clone, Copy)]
 pub struct ChatClient {
-    room: StoredValue<RoomName>,
-    state: RwSignal<ConnectionState>,
-    messages: RwSignal<Vec<Message>>,
+    /// Owns the signals of room stores created later (from events).
+    owner: StoredValue<Owner>,
+    me: StoredValue<Option<User>>,
+    socket: RwSignal<SocketState>,
+    rooms: RwSignal<Vec<RoomEntry>>,
+    rooms_loaded: RwSignal<bool>,
+    stores: StoredValue<HashMap<RoomName, RoomStore>>,
+    current: RwSignal<Option<RoomName>>,
+    /// Whether the tab is visible (messages count as read only then).
+    visible: RwSignal<bool>,
     last_error: RwSignal<Option<ErrorPayload>>,
+    /// A room the page should navigate to (a DM just opened).
+    goto: RwSignal<Option<RoomName>>,
     /// The socket driver. `web_sys` values are `!Send`, hence local storage.
     #[cfg(feature = "hydrate")]
     driver: StoredValue<Option<socket::Handle>, LocalStorage>,
 }
 
 impl ChatClient {
-    fn new(room: RoomName) -> Self {
+    fn new(me: Option<User>) -> Self {
         Self {
-            room: StoredValue::new(room),
-            state: RwSignal::new(ConnectionState::default()),
-            messages: RwSignal::new(Vec::new()),
+            owner: StoredValue::new(Owner::current().unwrap_or_default()),
+            me: StoredValue::new(me),
+            socket: RwSignal::new(SocketState::default()),
+            rooms: RwSignal::new(Vec::new()),
+            rooms_loaded: RwSignal::new(false),
+            stores: StoredValue::new(HashMap::new()),
+            current: RwSignal::new(None),
+            visible: RwSignal::new(true),
             last_error: RwSignal::new(None),
+            goto: RwSignal::new(None),
             #[cfg(feature = "hydrate")]
             driver: StoredValue::new_local(None),
         }
     }
 
-    /// The room this client joins.
-    pub fn room(&self) -> RoomName {
-        self.room.get_value()
+    /// The signed-in user.
+    pub fn me(&self) -> Option<User> {
+        self.me.get_value()
     }
 
-    /// The connection state.
-    pub fn state(&self) -> ReadSignal<ConnectionState> {
-        self.state.read_only()
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn is_me(&self, user: &User) -> bool {
+        self.me
+            .with_value(|me| me.as_ref().is_some_and(|me| me.id == user.id))
     }
 
-    /// The room's messages, sorted by `seq`, without duplicates.
-    pub fn messages(&self) -> ReadSignal<Vec<Message>> {
-        self.messages.read_only()
+    /// The store of `room`, created on first use.
+    pub fn store(&self, room: &RoomName) -> RoomStore {
+        if let Some(store) = self.stores.with_value(|s| s.get(room).copied()) {
+            return store;
+        }
+        let owner = self.owner.get_value();
+        let store = owner.with(RoomStore::new);
+        self.stores.update_value(|s| {
+            s.insert(room.clone(), store);
+        });
+        store
+    }
+
+    /// The badge's state for the room being viewed.
+    pub fn state(&self) -> Signal<ConnectionState> {
+        let client = *self;
+        Signal::derive(move || {
+            let joined = client
+                .current
+                .get()
+                .is_some_and(|room| client.store(&room).joined.get());
+            connection_state(client.socket.get(), joined)
+        })
+    }
+
+    /// Whether `room` can be sent to now.
+    pub fn is_online(&self, room: &RoomName) -> bool {
+        self.socket.get_untracked() == SocketState::Open && self.store(room).joined.get_untracked()
+    }
+
+    /// The sidebar's rooms: rooms before DMs, each sorted by label.
+    pub fn rooms(&self) -> ReadSignal<Vec<RoomEntry>> {
+        self.rooms.read_only()
+    }
+
+    /// Whether `GET /api/rooms` answered.
+    pub fn rooms_loaded(&self) -> ReadSignal<bool> {
+        self.rooms_loaded.read_only()
+    }
+
+    /// The room being viewed.
+    pub fn current(&self) -> ReadSignal<Option<RoomName>> {
+        self.current.read_only()
+    }
+
+    /// A room the page should navigate to; [`Self::take_goto`] consumes it.
+    pub fn goto(&self) -> ReadSignal<Option<RoomName>> {
+        self.goto.read_only()
+    }
+
+    pub fn take_goto(&self) -> Option<RoomName> {
+        self.goto.try_update(Option::take).flatten()
+    }
+
+    /// Whether the tab is visible.
+    pub fn visible_signal(&self) -> ReadSignal<bool> {
+        self.visible.read_only()
+    }
+
+    /// Whether `room` is on screen in a visible tab.
+    fn viewing(&self, room: &RoomName) -> bool {
+        self.visible.get_untracked()
+            && self
+                .current
+                .with_untracked(|c| c.as_ref().is_some_and(|c| c == room))
     }
 
     /// The last error the server answered a request of ours with.
@@ -135,8 +315,56 @@ impl ChatClient {
         self.last_error.set(None);
     }
 
+    /// The page shows `room`: it is joined (if not yet) and read.
+    pub fn view_room(&self, room: RoomName) {
+        let store = self.store(&room);
+        if self.current.get_untracked().as_ref() != Some(&room) {
+            self.current.set(Some(room.clone()));
+        }
+        if self.visible.get_untracked() {
+            store.unread.set(0);
+        }
+        self.ensure_joined(&room);
+    }
+
+    /// Adds a room to the sidebar (from the room list, `room:added`, a
+    /// created room or an opened DM) and joins it.
+    pub fn add_room(&self, info: RoomInfo) {
+        let room = info.name.clone();
+        let unread = info.unread;
+        update_if(self.rooms, |list| {
+            rooms::upsert(list, RoomEntry::from(info))
+        });
+        let store = self.store(&room);
+        store
+            .unread
+            .set(if self.viewing(&room) { 0 } else { unread });
+        self.ensure_joined(&room);
+    }
+
+    /// The rooms the socket joins: the sidebar's and the one viewed.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn rooms_to_join(&self) -> Vec<RoomName> {
+        let mut out: Vec<RoomName> = self
+            .rooms
+            .with_untracked(|l| l.iter().map(|e| e.name.clone()).collect());
+        if let Some(current) = self.current.get_untracked() {
+            if !out.contains(&current) {
+                out.insert(0, current);
+            }
+        }
+        out
+    }
+
+    fn ensure_joined(&self, room: &RoomName) {
+        #[cfg(feature = "hydrate")]
+        self.with_driver(|d| d.join(room.clone()));
+        let _ = room;
+    }
+
     /// Connects (browser only; a no-op on the server); the session cookie
-    /// authenticates the handshake. A second call keeps the current connection.
+    /// authenticates the handshake. A second call keeps the current
+    /// connection. Also loads the room list and follows the tab's visibility.
     pub fn connect(&self) {
         #[cfg(feature = "hydrate")]
         if crate::in_browser() {
@@ -153,8 +381,41 @@ impl ChatClient {
             }
             // Drop (and so close) the old connection before opening the new one.
             self.disconnect();
-            let handle = socket::Driver::start(url, self.room(), *self);
+            let handle = socket::Driver::start(url, *self);
             self.driver.set_value(Some(handle));
+            self.follow_visibility();
+            self.load_rooms();
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn follow_visibility(&self) {
+        let client = *self;
+        let read = || !document().hidden();
+        client.visible.set(read());
+        // Kept for the page's lifetime: the client lives as long.
+        let handle = window_event_listener_untyped("visibilitychange", move |_| {
+            client.visible.try_set(read());
+        });
+        std::mem::forget(handle);
+    }
+
+    /// Fetches `GET /api/rooms` and adds each room (browser only).
+    pub fn load_rooms(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let client = *self;
+            leptos::task::spawn_local(async move {
+                match crate::api::get_json::<Vec<RoomInfo>>("/api/rooms").await {
+                    Ok(list) => {
+                        for info in list {
+                            client.add_room(info);
+                        }
+                    }
+                    Err(e) => leptos::logging::warn!("rooms: cannot load the list: {}", e.message),
+                }
+                client.rooms_loaded.try_set(true);
+            });
         }
     }
 
@@ -166,55 +427,199 @@ impl ChatClient {
             let old = self.driver.try_update_value(Option::take).flatten();
             drop(old);
         }
-        self.state.try_set(ConnectionState::Offline);
+        self.socket.try_set(SocketState::Closed);
     }
 
-    /// Sends `msg` with a fresh request id and returns that id. Acknowledged
-    /// types are remembered until their `ack`/`error` arrives; a `chat:send`
-    /// ack adds the message to the list (deduplicated with its event).
+    #[cfg(feature = "hydrate")]
+    fn with_driver<R>(&self, f: impl FnOnce(&mut socket::Driver) -> R) -> Option<R> {
+        let driver = self.driver.try_with_value(Clone::clone).flatten()?;
+        let mut driver = driver.try_borrow_mut().ok()?;
+        Some(f(&mut driver))
+    }
+
+    /// Sends `msg` (not a `chat:send`; see [`Self::send_text`]).
     pub fn send(&self, msg: ClientMsg) -> Result<RequestId, SendError> {
         msg.validate().map_err(SendError::Invalid)?;
-        if self.state.try_get_untracked() != Some(ConnectionState::Online) {
+        if self.socket.try_get_untracked() != Some(SocketState::Open) {
             return Err(SendError::Offline);
         }
         #[cfg(feature = "hydrate")]
-        {
-            let driver = self.driver.try_with_value(Clone::clone).flatten();
-            if let Some(driver) = driver {
-                let Ok(mut driver) = driver.try_borrow_mut() else {
-                    return Err(SendError::Offline);
-                };
-                return driver.send(msg);
-            }
+        if let Some(sent) = self.with_driver(|d| d.send(msg)) {
+            return sent;
         }
         Err(SendError::Offline)
     }
 
-    /// Sends `text` (trimmed; inner line breaks kept) to the room.
-    pub fn send_text(&self, text: &str) -> Result<RequestId, SendError> {
+    /// Sends `text` (trimmed; inner line breaks kept) to `room`, optionally
+    /// as a reply. The message shows at once as pending.
+    pub fn send_text(
+        &self,
+        room: &RoomName,
+        text: &str,
+        reply: Option<&Message>,
+    ) -> Result<RequestId, SendError> {
         let text = validate_text(text).map_err(SendError::Invalid)?;
-        self.send(ClientMsg::ChatSend(ChatSend {
-            room: self.room(),
+        let send = ChatSend {
+            room: room.clone(),
             text: text.to_owned(),
-            reply_to: None,
-        }))
+            reply_to: reply.map(|m| m.id),
+        };
+        ClientMsg::ChatSend(send.clone())
+            .validate()
+            .map_err(SendError::Invalid)?;
+        if !self.is_online(room) {
+            return Err(SendError::Offline);
+        }
+        #[cfg(feature = "hydrate")]
+        if let Some(sent) = self.with_driver(|d| d.send_chat(send.clone(), None)) {
+            let id = sent?;
+            let store = self.store(room);
+            update_if(store.outbox, |o| {
+                o.push(id.clone(), send, reply.map(reply_ref), now_ms() as i64);
+                true
+            });
+            self.arm_send_timeout(room.clone(), id.clone(), 1);
+            return Ok(id);
+        }
+        Err(SendError::Offline)
     }
 
-    /// Applies `f` to the message list and notifies subscribers only when it
-    /// reports a change. A no-op once the client is disposed.
-    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    fn update_messages(&self, f: impl FnOnce(&mut Vec<Message>) -> bool) {
-        if self.messages.try_update_untracked(f) == Some(true) {
-            self.messages.notify();
+    /// Sends a failed message again, with the same request id.
+    pub fn retry(&self, room: &RoomName, id: &RequestId) {
+        let store = self.store(room);
+        let Some((send, attempt)) = store.outbox.try_update(|o| o.retry(id)).flatten() else {
+            return;
+        };
+        if self.resend(send, id, attempt) {
+            return;
         }
+        update_if(store.outbox, |o| o.failed(id, Some("not connected".into())));
+    }
+
+    /// Sends a `chat:send` again with its id. Returns whether it went out.
+    fn resend(&self, send: ChatSend, id: &RequestId, attempt: u32) -> bool {
+        #[cfg(feature = "hydrate")]
+        {
+            let room = send.room.clone();
+            let sent = self.socket.get_untracked() == SocketState::Open
+                && self
+                    .with_driver(|d| d.send_chat(send, Some(id.clone())).is_ok())
+                    .unwrap_or(false);
+            if sent {
+                self.arm_send_timeout(room, id.clone(), attempt);
+            }
+            sent
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (send, id, attempt);
+            false
+        }
+    }
+
+    /// Forgets a failed message.
+    pub fn discard(&self, room: &RoomName, id: &RequestId) {
+        update_if(self.store(room).outbox, |o| o.remove(id));
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn arm_send_timeout(&self, room: RoomName, id: RequestId, attempt: u32) {
+        let store = self.store(&room);
+        set_timeout(
+            move || {
+                update_if(store.outbox, |o| o.timed_out(&id, attempt));
+            },
+            std::time::Duration::from_millis(outbox::SEND_TIMEOUT_MS),
+        );
+    }
+
+    /// Tells the room we are (or stopped) typing.
+    pub fn send_typing(&self, room: &RoomName, typing: bool) {
+        if self.is_online(room) {
+            let _ = self.send(ClientMsg::ChatTyping(protocol::client::ChatTyping {
+                room: room.clone(),
+                typing,
+            }));
+        }
+    }
+
+    /// Marks `room` read up to its newest message while it is viewed in a
+    /// visible tab: clears its badge and sends `chat:read` if that moves our
+    /// read position.
+    pub fn mark_read(&self, room: &RoomName) {
+        if !self.viewing(room) {
+            return;
+        }
+        let store = self.store(room);
+        if store.unread.get_untracked() != 0 {
+            store.unread.set(0);
+        }
+        let Some(last) = store.messages.with_untracked(|m| feed::last_seq(m)) else {
+            return;
+        };
+        if last <= store.read_sent.get_value() || !self.is_online(room) {
+            return;
+        }
+        let read = ClientMsg::ChatRead(protocol::client::ChatRead {
+            room: room.clone(),
+            seq: last,
+        });
+        if self.send(read).is_ok() {
+            store.read_sent.set_value(last);
+        }
+    }
+
+    /// Loads the page of messages before the oldest loaded one.
+    pub fn load_older(&self, room: &RoomName) {
+        let store = self.store(room);
+        if store.loading_older.get_untracked() || !self.is_online(room) {
+            return;
+        }
+        let Some(first) = store.messages.with_untracked(|m| m.first().map(|m| m.seq)) else {
+            return;
+        };
+        #[cfg(feature = "hydrate")]
+        if self
+            .with_driver(|d| d.load_older(room.clone(), first))
+            .is_some_and(|r| r.is_ok())
+        {
+            store.loading_older.set(true);
+        }
+        let _ = first;
+    }
+
+    /// Opens (or finds) the DM with `user` and navigates to it once the
+    /// server answers.
+    pub fn open_dm(&self, user: &str) -> Result<RequestId, SendError> {
+        if self.socket.get_untracked() != SocketState::Open {
+            return Err(SendError::Offline);
+        }
+        #[cfg(feature = "hydrate")]
+        if let Some(sent) = self.with_driver(|d| d.open_dm(user.to_owned())) {
+            return sent;
+        }
+        let _ = user;
+        Err(SendError::Offline)
+    }
+
+    /// A room to show next (set when a DM opened).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn go_to(&self, room: RoomName) {
+        self.goto.try_set(Some(room));
     }
 }
 
-/// Creates the realtime client for `room`, provides it as context and closes
-/// its connection when the current owner is cleaned up. The socket opens on
-/// [`ChatClient::connect`].
-pub fn provide_realtime_context(room: RoomName) -> ChatClient {
-    let client = ChatClient::new(room);
+/// Milliseconds since the epoch on the client's clock.
+#[cfg(feature = "hydrate")]
+pub(crate) fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Creates the realtime client for the signed-in user and provides it as
+/// context; its connection closes when the current owner is cleaned up. The
+/// socket opens on [`ChatClient::connect`].
+pub fn provide_realtime_context(me: Option<User>) -> ChatClient {
+    let client = ChatClient::new(me);
     provide_context(client);
     on_cleanup(move || client.disconnect());
     client
@@ -246,19 +651,58 @@ mod tests {
     }
 
     #[test]
+    fn online_means_open_and_joined() {
+        use SocketState::*;
+        assert_eq!(connection_state(Open, true), ConnectionState::Online);
+        assert_eq!(connection_state(Open, false), ConnectionState::Connecting);
+        assert_eq!(
+            connection_state(Connecting, true),
+            ConnectionState::Connecting
+        );
+        assert_eq!(connection_state(Closed, true), ConnectionState::Offline);
+    }
+
+    #[test]
+    fn replies_quote_at_most_140_characters() {
+        let long = "é".repeat(200);
+        let m = Message {
+            id: protocol::MessageId(3),
+            room: default_room(),
+            seq: 2,
+            author: User {
+                id: protocol::UserId(1),
+                name: "aiko".into(),
+            },
+            text: long,
+            reply_to: None,
+            ts: 0,
+        };
+        let r = reply_ref(&m);
+        assert_eq!((r.id, r.seq, r.excerpt.chars().count()), (m.id, 2, 140));
+    }
+
+    #[test]
     fn the_server_never_sends() {
         let owner = Owner::new();
         owner.with(|| {
-            let client = ChatClient::new(default_room());
+            let client = ChatClient::new(None);
+            let room = default_room();
             assert_eq!(
-                client.send_text("   \n "),
+                client.send_text(&room, "   \n ", None),
                 Err(SendError::Invalid(protocol::ErrorPayload::invalid(
                     "text",
                     "must not be empty"
                 )))
             );
-            assert_eq!(client.send_text("hello"), Err(SendError::Offline));
-            assert!(client.messages().get_untracked().is_empty());
+            assert_eq!(
+                client.send_text(&room, "hello", None),
+                Err(SendError::Offline)
+            );
+            assert!(client.store(&room).messages.get_untracked().is_empty());
+            assert!(client.store(&room).outbox.get_untracked().is_empty());
+            client.view_room(room.clone());
+            assert_eq!(client.state().get_untracked(), ConnectionState::Connecting);
+            assert_eq!(client.current().get_untracked(), Some(room));
         });
     }
 }

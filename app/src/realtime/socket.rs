@@ -1,7 +1,9 @@
-//! The browser side of [`ChatClient`]: one `web_sys::WebSocket` at a time.
+//! The browser side of [`ChatClient`]: one `web_sys::WebSocket` at a time,
+//! joined to every room of the sidebar.
 //!
-//! Lifecycle: `open` → (`onopen`) `room:join` with `since_seq` = the last seq
-//! seen → (`ack`) Online → … → (`onclose`) Offline → backoff timer → `open`.
+//! Lifecycle: `open` → (`onopen`) `room:join` for each room, with `since_seq`
+//! = the last seq seen → (`ack`) the room is joined → … → (`onclose`) Offline
+//! → backoff timer → `open`.
 //!
 //! Ownership: the [`ChatClient`] holds the only strong reference to the
 //! [`Driver`]; the socket callbacks and the retry timer hold `Weak` ones, so
@@ -11,21 +13,24 @@
 //! so they stay alive exactly as long as that socket can call them.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::{Rc, Weak};
+use std::time::Duration;
 
 use leptos::logging::{log, warn};
 use leptos::prelude::*;
-use protocol::client::{ChatHistory, ClientMsg, ClientType, RoomJoin};
+use protocol::client::{ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, RoomJoin};
 use protocol::envelope::RawFrame;
+use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
-use protocol::{ClientEnvelope, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
+use protocol::{ClientEnvelope, ErrorCode, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use super::request_ids::RequestIds;
-use super::{backoff, feed, ChatClient, ConnectionState, SendError};
+use super::{backoff, feed, presence, rooms, typing, update_if};
+use super::{ChatClient, SendError, SocketState};
 
 /// The client's own close code for "close and retry with backoff" (the
 /// 4000–4999 range is free for applications; the server's codes are below 4100).
@@ -42,23 +47,34 @@ pub(super) fn page_ws_url() -> Option<String> {
 }
 
 /// What an outstanding request was for; decides how its `ack` is applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
     /// `room:join`; `since_seq` set on a rejoin.
-    Join { since_seq: Option<Seq> },
+    Join {
+        room: RoomName,
+        since_seq: Option<Seq>,
+    },
     /// `chat:history` for the latest page after a rejoin that missed too much.
-    LatestPage,
-    /// Any request sent through [`ChatClient::send`].
+    LatestPage { room: RoomName },
+    /// `chat:history` for the page before the oldest loaded message.
+    Older { room: RoomName },
+    /// `chat:send`.
+    Send { room: RoomName },
+    /// `dm:open` with this user.
+    DmOpen { user: String },
+    /// Anything else sent through [`ChatClient::send`].
     Request(ClientType),
 }
 
 impl Pending {
     /// The request type, which [`Ack::decode_for`] needs.
-    fn kind(self) -> ClientType {
+    fn kind(&self) -> ClientType {
         match self {
             Self::Join { .. } => ClientType::RoomJoin,
-            Self::LatestPage => ClientType::ChatHistory,
-            Self::Request(kind) => kind,
+            Self::LatestPage { .. } | Self::Older { .. } => ClientType::ChatHistory,
+            Self::Send { .. } => ClientType::ChatSend,
+            Self::DmOpen { .. } => ClientType::DmOpen,
+            Self::Request(kind) => *kind,
         }
     }
 }
@@ -83,7 +99,6 @@ impl Socket {
 
 pub(super) struct Driver {
     url: String,
-    room: RoomName,
     client: ChatClient,
     socket: Option<Socket>,
     /// The socket whose `onclose` is running: kept until the next `open` so
@@ -93,23 +108,25 @@ pub(super) struct Driver {
     /// Reconnect attempts since the last successful join.
     attempt: u32,
     pending: HashMap<RequestId, Pending>,
+    /// Rooms with a `room:join` in flight.
+    joining: HashSet<RoomName>,
     ids: RequestIds,
     this: Weak<RefCell<Driver>>,
 }
 
 impl Driver {
     /// Creates the driver and opens the first socket.
-    pub(super) fn start(url: String, room: RoomName, client: ChatClient) -> Handle {
+    pub(super) fn start(url: String, client: ChatClient) -> Handle {
         let handle = Rc::new_cyclic(|this| {
             RefCell::new(Driver {
                 url,
-                room,
                 client,
                 socket: None,
                 retired: None,
                 retry: None,
                 attempt: 0,
                 pending: HashMap::new(),
+                joining: HashSet::new(),
                 ids: RequestIds::new(random_u64()),
                 this: this.clone(),
             })
@@ -125,10 +142,75 @@ impl Driver {
         &self.url
     }
 
+    fn is_open(&self) -> bool {
+        self.socket
+            .as_ref()
+            .is_some_and(|s| s.ws.ready_state() == WebSocket::OPEN)
+    }
+
     /// Sends a request from the UI (see [`ChatClient::send`]).
     pub(super) fn send(&mut self, msg: ClientMsg) -> Result<RequestId, SendError> {
         let kind = msg.kind();
-        self.request(msg, Pending::Request(kind))
+        self.request(msg, Pending::Request(kind), None)
+    }
+
+    /// Sends a `chat:send`, with `id` when it is a retry.
+    pub(super) fn send_chat(
+        &mut self,
+        send: ChatSend,
+        id: Option<RequestId>,
+    ) -> Result<RequestId, SendError> {
+        let room = send.room.clone();
+        self.request(ClientMsg::ChatSend(send), Pending::Send { room }, id)
+    }
+
+    /// Asks for the page before `first_seq`.
+    pub(super) fn load_older(
+        &mut self,
+        room: RoomName,
+        first_seq: Seq,
+    ) -> Result<RequestId, SendError> {
+        let msg = ClientMsg::ChatHistory(ChatHistory {
+            room: room.clone(),
+            before_seq: first_seq,
+            limit: protocol::JOIN_HISTORY,
+        });
+        self.request(msg, Pending::Older { room }, None)
+    }
+
+    pub(super) fn open_dm(&mut self, user: String) -> Result<RequestId, SendError> {
+        let msg = ClientMsg::DmOpen(DmOpen { user: user.clone() });
+        self.request(msg, Pending::DmOpen { user }, None)
+    }
+
+    /// Joins `room` unless it is joined or joining; without an open socket
+    /// the next `onopen` does it.
+    pub(super) fn join(&mut self, room: RoomName) {
+        if !self.is_open() || self.joining.contains(&room) {
+            return;
+        }
+        let store = self.client.store(&room);
+        if store.joined.get_untracked() {
+            return;
+        }
+        let since_seq = store.messages.with_untracked(|l| feed::last_seq(l));
+        let join = ClientMsg::RoomJoin(RoomJoin {
+            room: room.clone(),
+            since_seq,
+        });
+        match self.request(
+            join,
+            Pending::Join {
+                room: room.clone(),
+                since_seq,
+            },
+            None,
+        ) {
+            Ok(_) => {
+                self.joining.insert(room);
+            }
+            Err(e) => warn!("realtime: cannot join #{room}: {e}"),
+        }
     }
 
     fn open(&mut self) {
@@ -141,7 +223,7 @@ impl Driver {
             old.detach();
             let _ = old.ws.close();
         }
-        self.client.state.try_set(ConnectionState::Connecting);
+        self.client.socket.try_set(SocketState::Connecting);
 
         let ws = match WebSocket::new(&self.url) {
             Ok(ws) => ws,
@@ -176,17 +258,9 @@ impl Driver {
     }
 
     fn on_open(&mut self) {
-        let since_seq = self
-            .client
-            .messages
-            .try_with_untracked(|l| feed::last_seq(l))
-            .flatten();
-        let join = ClientMsg::RoomJoin(RoomJoin {
-            room: self.room.clone(),
-            since_seq,
-        });
-        if let Err(e) = self.request(join, Pending::Join { since_seq }) {
-            warn!("realtime: cannot join #{}: {e}", self.room);
+        self.client.socket.try_set(SocketState::Open);
+        for room in self.client.rooms_to_join() {
+            self.join(room);
         }
     }
 
@@ -207,13 +281,15 @@ impl Driver {
         };
         if frame.kind == "ack" {
             // Ack payloads carry no tag: decode them by what we asked.
-            let id = frame.id.as_deref().and_then(|id| RequestId::parse(id).ok());
-            let Some(pending) = id.and_then(|id| self.pending.remove(&id)) else {
+            let Some(id) = frame.id.as_deref().and_then(|id| RequestId::parse(id).ok()) else {
+                return;
+            };
+            let Some(pending) = self.pending.remove(&id) else {
                 return; // not ours, or from before a reconnect
             };
             let payload = frame.payload.map_or("{}", |p| p.get());
             match Ack::decode_for(pending.kind(), payload) {
-                Ok(ack) => self.on_ack(pending, ack),
+                Ok(ack) => self.on_ack(id, pending, ack),
                 Err(e) => warn!("realtime: bad ack for {}: {e}", pending.kind().as_str()),
             }
             return;
@@ -227,30 +303,73 @@ impl Driver {
         }
     }
 
-    fn on_ack(&mut self, pending: Pending, ack: Ack) {
+    fn on_ack(&mut self, id: RequestId, pending: Pending, ack: Ack) {
         match (pending, ack) {
-            (Pending::Join { since_seq }, Ack::RoomJoined(joined)) => {
-                self.on_joined(since_seq, joined);
+            (Pending::Join { room, since_seq }, Ack::RoomJoined(joined)) => {
+                self.joining.remove(&room);
+                self.on_joined(room, since_seq, joined);
             }
-            (Pending::LatestPage, Ack::History(page)) => self.client.update_messages(|list| {
-                feed::replace_keeping_newer(list, page.messages);
-                true
-            }),
-            (_, Ack::History(page)) => self
-                .client
-                .update_messages(|l| feed::merge(l, page.messages)),
-            (_, Ack::Sent(sent)) if sent.message.room == self.room => {
-                self.client
-                    .update_messages(|l| feed::insert(l, sent.message));
+            (Pending::LatestPage { room }, Ack::History(page)) => {
+                let store = self.client.store(&room);
+                update_if(store.messages, |list| {
+                    feed::replace_keeping_newer(list, page.messages);
+                    true
+                });
+                store.has_more.try_set(page.has_more);
+            }
+            (Pending::Older { room }, Ack::History(page)) => {
+                let store = self.client.store(&room);
+                update_if(store.messages, |l| feed::merge(l, page.messages));
+                store.has_more.try_set(page.has_more);
+                store.loading_older.try_set(false);
+            }
+            (Pending::Send { .. }, Ack::Sent(sent)) => {
+                let store = self.client.store(&sent.message.room);
+                update_if(store.messages, |l| feed::insert(l, sent.message));
+                update_if(store.outbox, |o| o.acked(&id));
+            }
+            (Pending::DmOpen { user }, Ack::DmOpened(opened)) => {
+                let room = opened.room;
+                self.add_room(RoomInfo {
+                    name: room.clone(),
+                    private: true,
+                    last_seq: 0,
+                    unread: 0,
+                    dm: Some(protocol::User {
+                        id: protocol::UserId(0),
+                        name: user,
+                    }),
+                });
+                self.client.go_to(room);
             }
             _ => {}
         }
     }
 
-    fn on_joined(&mut self, since_seq: Option<Seq>, joined: RoomJoined) {
+    /// Adds a room to the sidebar and joins it (without re-entering the
+    /// driver through the client).
+    fn add_room(&mut self, info: RoomInfo) {
+        let room = info.name.clone();
+        let unread = info.unread;
+        update_if(self.client.rooms, |list| {
+            rooms::upsert(list, rooms::RoomEntry::from(info))
+        });
+        let store = self.client.store(&room);
+        if !store.joined.get_untracked() {
+            store.unread.try_set(if self.client.viewing(&room) {
+                0
+            } else {
+                unread
+            });
+        }
+        self.join(room);
+    }
+
+    fn on_joined(&mut self, room: RoomName, since_seq: Option<Seq>, joined: RoomJoined) {
+        let store = self.client.store(&room);
         let missed_too_much = since_seq.is_some() && joined.has_more;
         let last_seq = joined.last_seq;
-        self.client.update_messages(|list| match since_seq {
+        update_if(store.messages, |list| match since_seq {
             // A first join: the latest messages replace the list.
             None => {
                 feed::replace_keeping_newer(list, joined.messages);
@@ -259,17 +378,33 @@ impl Driver {
             // A rejoin: what was missed is appended.
             Some(_) => feed::merge(list, joined.messages),
         });
+        if since_seq.is_none() {
+            store.has_more.try_set(joined.has_more);
+        }
+        store
+            .members
+            .try_set(presence::members_from(joined.members));
+        update_if(store.reads, |reads| {
+            joined.reads.into_iter().fold(false, |changed, mark| {
+                presence::apply_read(reads, mark.user, mark.seq) | changed
+            })
+        });
+        let viewing = self.client.viewing(&room);
+        store
+            .unread
+            .try_set(if viewing { 0 } else { joined.unread });
+        store.join_error.try_set(None);
+        store.joined.try_set(true);
         self.attempt = 0;
-        self.client.state.try_set(ConnectionState::Online);
         if missed_too_much {
             // More was missed than one replay holds: jump to the latest page
             // rather than show a gap.
             let latest = ClientMsg::ChatHistory(ChatHistory {
-                room: self.room.clone(),
+                room: room.clone(),
                 before_seq: last_seq.saturating_add(1),
                 limit: protocol::JOIN_HISTORY,
             });
-            if let Err(e) = self.request(latest, Pending::LatestPage) {
+            if let Err(e) = self.request(latest, Pending::LatestPage { room }, None) {
                 warn!("realtime: cannot load the latest messages: {e}");
             }
         }
@@ -277,40 +412,125 @@ impl Driver {
 
     fn on_event(&mut self, event: ServerEvent) {
         match event {
-            ServerEvent::ChatMessage(message) if message.room == self.room => {
-                self.client.update_messages(|l| feed::insert(l, message));
+            ServerEvent::ChatMessage(message) => {
+                let room = message.room.clone();
+                let store = self.client.store(&room);
+                let own = self.client.is_me(&message.author);
+                if own {
+                    let reply_to = message.reply_to.as_ref().map(|r| r.id);
+                    update_if(store.outbox, |o| o.echoed(&message.text, reply_to));
+                }
+                let author = message.author.id;
+                update_if(store.typing, |t| typing::remove(t, author));
+                let is_new = update_if(store.messages, |l| feed::insert(l, message));
+                let viewing = self.client.viewing(&room);
+                update_if(store.unread, |n| {
+                    let next = rooms::unread_after_message(*n, is_new, own, viewing);
+                    std::mem::replace(n, next) != next
+                });
             }
-            // Typing, presence, notifications, …: later issues.
+            ServerEvent::ChatTyping(t) => {
+                if self.client.is_me(&t.user) {
+                    return;
+                }
+                let store = self.client.store(&t.room);
+                let now = super::now_ms();
+                update_if(store.typing, |list| {
+                    typing::apply(list, t.user, t.typing, now)
+                });
+                if t.typing {
+                    // The client-side guard against a lost `typing:false`.
+                    let delay = Duration::from_millis(typing::EXPIRY_MS as u64 + 50);
+                    set_timeout(
+                        move || {
+                            update_if(store.typing, |l| typing::prune(l, super::now_ms()));
+                        },
+                        delay,
+                    );
+                }
+            }
+            ServerEvent::ChatRead(r) => {
+                let store = self.client.store(&r.room);
+                update_if(store.reads, |reads| {
+                    presence::apply_read(reads, r.user, r.seq)
+                });
+            }
+            ServerEvent::PresenceUpdate(p) => {
+                let store = self.client.store(&p.room);
+                update_if(store.members, |list| {
+                    presence::apply_presence(list, p.joined, p.left)
+                });
+            }
+            ServerEvent::RoomAdded(info) => self.add_room(info),
+            // Notifications, announcements, metrics: other issues.
             _ => {}
         }
     }
 
     fn on_error(&mut self, id: Option<RequestId>, payload: ErrorPayload) {
-        let pending = id.and_then(|id| self.pending.remove(&id));
+        let pending = id.clone().and_then(|id| self.pending.remove(&id));
         warn!(
             "realtime: server error {}: {}",
             payload.code, payload.message
         );
-        if let Some(Pending::Join { .. }) = pending {
-            // Without a join there is nothing to show: retry with backoff.
-            if let Some(socket) = &self.socket {
-                let _ = socket
-                    .ws
-                    .close_with_code_and_reason(CLOSE_RETRY, "join failed");
+        match pending {
+            Some(Pending::Join { room, .. }) => {
+                self.joining.remove(&room);
+                let lasting = matches!(
+                    payload.code,
+                    ErrorCode::Forbidden | ErrorCode::NotFound | ErrorCode::Invalid
+                );
+                self.client.store(&room).join_error.try_set(Some(payload));
+                if !lasting {
+                    // Retry with backoff: the reconnect rejoins every room.
+                    if let Some(socket) = &self.socket {
+                        let _ = socket
+                            .ws
+                            .close_with_code_and_reason(CLOSE_RETRY, "join failed");
+                    }
+                }
+            }
+            Some(Pending::Send { room }) => {
+                if let Some(id) = id {
+                    let reason = Some(payload.message);
+                    update_if(self.client.store(&room).outbox, |o| o.failed(&id, reason));
+                }
+            }
+            Some(Pending::Older { room }) => {
+                self.client.store(&room).loading_older.try_set(false);
+                self.client.last_error.try_set(Some(payload));
+            }
+            _ => {
+                self.client.last_error.try_set(Some(payload));
             }
         }
-        self.client.last_error.try_set(Some(payload));
     }
 
     fn on_close(&mut self, code: u16) {
-        // Requests in flight are lost with the socket; a rejoin with
-        // `since_seq` replays any message that was stored meanwhile.
-        self.pending.clear();
+        // Requests in flight are lost with the socket: sends show as failed
+        // (a retry reuses their id); a rejoin with `since_seq` replays any
+        // message that was stored meanwhile.
+        for (id, pending) in self.pending.drain() {
+            if let Pending::Send { room } = pending {
+                let store = self.client.store(&room);
+                update_if(store.outbox, |o| {
+                    o.failed(&id, Some("connection lost".into()))
+                });
+            }
+        }
+        self.joining.clear();
+        self.client.stores.with_value(|stores| {
+            for store in stores.values() {
+                store.joined.try_set(false);
+                store.loading_older.try_set(false);
+                store.typing.try_set(Vec::new());
+            }
+        });
         if let Some(socket) = self.socket.take() {
             socket.detach();
             self.retired = Some(socket);
         }
-        self.client.state.try_set(ConnectionState::Offline);
+        self.client.socket.try_set(SocketState::Closed);
         self.schedule_reconnect(Some(code));
     }
 
@@ -331,9 +551,15 @@ impl Driver {
         }
     }
 
-    /// Encodes and sends one request; acknowledged types are remembered
-    /// under their id until the `ack` or `error` arrives.
-    fn request(&mut self, msg: ClientMsg, pending: Pending) -> Result<RequestId, SendError> {
+    /// Encodes and sends one request with a fresh id (or `id`, for a retry);
+    /// acknowledged types are remembered under their id until the `ack` or
+    /// `error` arrives.
+    fn request(
+        &mut self,
+        msg: ClientMsg,
+        pending: Pending,
+        id: Option<RequestId>,
+    ) -> Result<RequestId, SendError> {
         let Some(socket) = self
             .socket
             .as_ref()
@@ -342,7 +568,7 @@ impl Driver {
             return Err(SendError::Offline);
         };
         let acknowledged = msg.kind().is_acknowledged();
-        let id = self.ids.next_id();
+        let id = id.unwrap_or_else(|| self.ids.next_id());
         let frame = ClientEnvelope::new(acknowledged.then(|| id.clone()), msg).encode();
         socket
             .ws

@@ -82,3 +82,33 @@ export async function openUser(browser: Browser, name: string) {
   await openChat(page);
   return { context, page, errors, ui: chat(page) };
 }
+
+/** The rooms sidebar, the members panel and the room's extras, by role and label. */
+export function rooms(page: Page) {
+  const nav = page.getByRole('navigation', { name: 'Rooms' });
+  const dms = nav.getByRole('group', { name: 'Direct messages' });
+  const members = page.getByRole('complementary', { name: 'Members' });
+  return {
+    nav,
+    dms,
+    members,
+    /** The sidebar link of a room (or of a DM, by the other user's name). */
+    link: (label: string) => nav.getByRole('link').filter({ hasText: label }),
+    /** The unread badge inside a sidebar link. */
+    badge: (label: string) => nav.getByRole('link').filter({ hasText: label }).locator('.badge'),
+    typing: page.locator('.typing[aria-live="polite"]'),
+    seenBy: page.locator('.seen-by'),
+    title: page.getByRole('heading', { level: 1 }),
+  };
+}
+
+/** Sends `text` from the composer with Enter and waits until it is stored (no longer pending). */
+export async function send(page: Page, text: string): Promise<void> {
+  const ui = chat(page);
+  await ui.composer.fill(text);
+  await ui.composer.press('Enter');
+  await expect(ui.composer).toHaveValue('');
+  const item = ui.items(text);
+  await expect(item).toHaveCount(1);
+  await expect(item).not.toHaveAttribute('data-state', /.*/);
+}

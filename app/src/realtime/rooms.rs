@@ -1,0 +1,186 @@
+//! The sidebar's rooms and their unread counts.
+
+use protocol::http::RoomInfo;
+use protocol::RoomName;
+
+/// A room in the sidebar.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomEntry {
+    pub name: RoomName,
+    pub private: bool,
+    /// For a DM: the other member's name.
+    pub dm: Option<String>,
+}
+
+impl From<RoomInfo> for RoomEntry {
+    fn from(info: RoomInfo) -> Self {
+        Self {
+            name: info.name,
+            private: info.private,
+            dm: info.dm.map(|u| u.name),
+        }
+    }
+}
+
+impl RoomEntry {
+    /// What the sidebar shows: the other member for a DM, else the name.
+    pub fn label(&self) -> &str {
+        self.dm.as_deref().unwrap_or(self.name.as_str())
+    }
+
+    pub fn is_dm(&self) -> bool {
+        self.dm.is_some()
+    }
+
+    /// The page of the room.
+    pub fn href(&self) -> String {
+        room_href(&self.name)
+    }
+}
+
+/// `/rooms/{name}`.
+pub fn room_href(name: &RoomName) -> String {
+    format!("/rooms/{}", name.as_str())
+}
+
+/// Adds `entry` or updates the room of the same name, keeping rooms before
+/// DMs, each group sorted by label. Returns whether the list changed.
+pub fn upsert(list: &mut Vec<RoomEntry>, entry: RoomEntry) -> bool {
+    match list.iter_mut().find(|e| e.name == entry.name) {
+        Some(existing) if *existing == entry => return false,
+        // A DM learnt from `dm:open` keeps its peer if an update lacks it.
+        Some(existing) => {
+            let dm = entry.dm.or_else(|| existing.dm.take());
+            *existing = RoomEntry { dm, ..entry };
+        }
+        None => list.push(entry),
+    }
+    list.sort_by(|a, b| {
+        (a.is_dm(), a.label().to_lowercase()).cmp(&(b.is_dm(), b.label().to_lowercase()))
+    });
+    true
+}
+
+/// The unread count after a `chat:message` arrived in a room: counts only
+/// messages new to this client, from others, in a room not being read now.
+pub fn unread_after_message(unread: u64, is_new: bool, own: bool, viewing: bool) -> u64 {
+    if viewing {
+        0
+    } else if is_new && !own {
+        unread.saturating_add(1)
+    } else {
+        unread
+    }
+}
+
+/// The badge's visible text: the count, capped at "99+".
+pub fn badge_text(unread: u64) -> String {
+    if unread > 99 {
+        "99+".to_owned()
+    } else {
+        unread.to_string()
+    }
+}
+
+/// The badge's accessible name: "3 unread".
+pub fn badge_label(unread: u64) -> String {
+    format!("{unread} unread")
+}
+
+/// The room a page shows: its `room` path parameter, or the default room
+/// for `/`. `None` for a malformed name.
+pub fn room_from_param(param: Option<&str>) -> Option<RoomName> {
+    match param {
+        None => Some(super::default_room()),
+        Some(name) => RoomName::parse(name).ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::{User, UserId};
+
+    fn entry(name: &str, dm: Option<&str>) -> RoomEntry {
+        RoomEntry {
+            name: RoomName::parse(name).expect("valid"),
+            private: dm.is_some(),
+            dm: dm.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn rooms_come_before_dms_sorted_by_label() {
+        let mut list = Vec::new();
+        assert!(upsert(&mut list, entry("tech", None)));
+        assert!(upsert(&mut list, entry("dm-1-2", Some("zed"))));
+        assert!(upsert(&mut list, entry("dm-1-3", Some("amy"))));
+        assert!(upsert(&mut list, entry("general", None)));
+        assert!(!upsert(&mut list, entry("general", None)));
+        let labels: Vec<&str> = list.iter().map(RoomEntry::label).collect();
+        assert_eq!(labels, ["general", "tech", "amy", "zed"]);
+        assert!(
+            upsert(&mut list, entry("dm-1-2", None)),
+            "private flag changed"
+        );
+        assert_eq!(list[3].label(), "zed", "the peer is kept");
+    }
+
+    #[test]
+    fn room_info_becomes_an_entry() {
+        let info = RoomInfo {
+            name: RoomName::parse("dm-1-2").expect("valid"),
+            private: true,
+            last_seq: 4,
+            unread: 2,
+            dm: Some(User {
+                id: UserId(2),
+                name: "ben".into(),
+            }),
+        };
+        let e = RoomEntry::from(info);
+        assert_eq!(
+            (e.label(), e.is_dm(), e.href().as_str()),
+            ("ben", true, "/rooms/dm-1-2")
+        );
+    }
+
+    #[test]
+    fn unread_counts_new_messages_of_others_in_rooms_not_viewed() {
+        assert_eq!(unread_after_message(2, true, false, false), 3);
+        assert_eq!(
+            unread_after_message(2, false, false, false),
+            2,
+            "a duplicate"
+        );
+        assert_eq!(
+            unread_after_message(2, true, true, false),
+            2,
+            "my own message"
+        );
+        assert_eq!(unread_after_message(2, true, false, true), 0, "being read");
+        assert_eq!(unread_after_message(u64::MAX, true, false, false), u64::MAX);
+    }
+
+    #[test]
+    fn badges() {
+        assert_eq!(
+            (badge_text(3), badge_label(3)),
+            ("3".into(), "3 unread".into())
+        );
+        assert_eq!(badge_text(100), "99+");
+    }
+
+    #[test]
+    fn the_page_param_names_the_room() {
+        assert_eq!(
+            room_from_param(None).map(|r| r.to_string()),
+            Some("general".into())
+        );
+        assert_eq!(
+            room_from_param(Some("tech")).map(|r| r.to_string()),
+            Some("tech".into())
+        );
+        assert_eq!(room_from_param(Some("Bad Name!")), None);
+    }
+}

@@ -47,6 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=state::session::SESSION_META content=state::session::session_json()/>
+                <meta name=state::history::HISTORY_META content=state::history::history_json()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -65,7 +66,11 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let session = provide_session_context();
     // One client (one socket) for every room page.
-    provide_realtime_context(session.me().map(|me| me.user));
+    let client = provide_realtime_context(session.me().map(|me| me.user));
+    // The history the server rendered the page with: the same first frame on both sides.
+    if let Some(history) = state::history::initial() {
+        client.seed(history);
+    }
 
     view! {
         <Title text="Hibiki"/>

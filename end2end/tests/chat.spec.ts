@@ -6,12 +6,26 @@ import { chat, collectPageErrors, openChat, openUser, registerViaApi, uid, userN
 // sleeps. Every name and text carries a per-call unique tag, so the tests do
 // not depend on each other or on history left by an earlier run.
 
-test('the chat is server-rendered for the signed-in user, hydrates and goes Online', async ({
+test('the chat is server-rendered with its history for the signed-in user, hydrates and goes Online', async ({
   browser,
 }) => {
-  const name = userName('solo');
-  // 1. Server-side rendering: with JavaScript off, only the server's HTML can
-  //    show the chat, for this user, with the badge and the composer.
+  // 1. Hydration: with JavaScript on, the badge turns Online, which only the
+  //    hydrated wasm's WebSocket can do; this user leaves a message behind.
+  const user = await openUser(browser, userName('solo'));
+  const earlier = `said before you came ${uid()}`;
+  try {
+    await expect(user.ui.status).toContainText('Online');
+    await user.ui.composer.fill(earlier);
+    await user.ui.composer.press('Enter');
+    await expect(user.ui.items(earlier)).toHaveCount(1);
+    expect(user.errors, 'uncaught errors in the page (hydration or wasm panic)').toEqual([]);
+  } finally {
+    await user.context.close();
+  }
+
+  // 2. Server-side rendering: with JavaScript off, only the server's HTML can
+  //    show the chat, for this user, with the latest history on first paint.
+  const name = userName('ssr');
   const noJs = await browser.newContext({ javaScriptEnabled: false });
   try {
     await registerViaApi(noJs, name);
@@ -22,19 +36,10 @@ test('the chat is server-rendered for the signed-in user, hydrates and goes Onli
     await expect(ssr.status).toContainText('Connecting');
     await expect(ssr.signedInAs).toHaveText(name);
     await expect(ssr.composer).toBeVisible();
+    await expect(ssr.items(earlier)).toHaveCount(1);
     await expect(ssrPage.locator('body')).toContainText('general');
   } finally {
     await noJs.close();
-  }
-
-  // 2. Hydration: with JavaScript on, the badge turns Online, which only the
-  //    hydrated wasm's WebSocket can do.
-  const user = await openUser(browser, userName('solo2'));
-  try {
-    await expect(user.ui.status).toContainText('Online');
-    expect(user.errors, 'uncaught errors in the page (hydration or wasm panic)').toEqual([]);
-  } finally {
-    await user.context.close();
   }
 });
 

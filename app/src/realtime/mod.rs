@@ -251,6 +251,13 @@ impl ChatClient {
         store
     }
 
+    /// Fills a room's store with the history the page was rendered with.
+    pub fn seed(&self, history: crate::state::history::InitialHistory) {
+        let store = self.store(&history.room);
+        store.messages.set(history.messages);
+        store.has_more.set(history.has_more);
+    }
+
     /// The badge's state for the room being viewed.
     pub fn state(&self) -> Signal<ConnectionState> {
         let client = *self;

@@ -215,6 +215,21 @@ impl Chat {
         })
     }
 
+    /// The latest messages of `room` for rendering a page, without joining:
+    /// public rooms and rooms the user belongs to only.
+    pub async fn page_history(
+        &self,
+        user: &User,
+        room: &RoomName,
+    ) -> Result<(Vec<Message>, bool), ErrorPayload> {
+        let row = self.room(room).await?;
+        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            return Err(forbidden(room));
+        }
+        self.page_before(row.id, Seq::MAX, protocol::JOIN_HISTORY)
+            .await
+    }
+
     /// Up to `limit` messages before `before`, and whether older ones exist.
     async fn page_before(
         &self,

@@ -5,10 +5,12 @@ mod auth;
 mod body;
 mod headers;
 mod health;
+mod pages;
 mod rooms;
 mod ws;
 
 use crate::state::AppState;
+use app::state::history::InitialHistory;
 use axum::extract::DefaultBodyLimit;
 use axum::http::request::Parts;
 use axum::routing::{get, post};
@@ -33,6 +35,8 @@ fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
                 admin: v.admin,
             });
         provide_context(app::state::session::ServerSession(me));
+        let history = parts.extensions.get::<InitialHistory>().cloned();
+        provide_context(app::state::history::ServerHistory(history));
     }
 }
 
@@ -55,6 +59,10 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pages::preload_history,
         ))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

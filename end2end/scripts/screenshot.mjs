@@ -26,7 +26,7 @@ const lines = [
   [0, 'Morning! Is the deploy still on for today?'],
   [1, 'Yes — after the 11:00 standup.'],
   [1, 'I will post the checklist here.'],
-  [0, 'Great, thanks Ben 🙌'],
+  [0, 'Great, thanks Ben! See https://example.com/checklist'],
 ];
 for (const [who, text] of lines) {
   const composer = pages[who].getByRole('textbox', { name: 'Message' });

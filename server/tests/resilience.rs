@@ -322,3 +322,121 @@ async fn kill_9_mid_burst_loses_nothing_acknowledged_and_duplicates_nothing() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_by_the_heartbeat() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(|c| {
+        c.limits.ping_interval_s = 1;
+        c.limits.ping_timeout_s = 2;
+    })
+    .await;
+    let token = server.register("silent").await;
+    // A raw handshake, then silence: never read pings, never answer them.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "GET /ws?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.addr
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tcp.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"),
+        "upgraded"
+    );
+    // The server pings (frames arrive) and then hangs up: read until EOF.
+    let ended = tokio::time::timeout(DEADLOCK_GUARD, async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the silent peer was never dropped");
+    server.stop().await;
+}
+
+/// Resident memory of a process, from /proc (Linux).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_cut_off_and_memory_stays_bounded() {
+    const N: usize = 5000;
+    let db = temp_db("stall");
+    let hibiki = Hibiki::start(&db, free_port()).await;
+    let pid = hibiki.child.id();
+
+    let stall_token = hibiki.login("staller").await;
+    // A tiny receive window, so the kernel cannot hide unbounded buffering.
+    let mut staller =
+        Client::connect(hibiki.addr, &format!("/ws?token={stall_token}"), Some(4096)).await;
+    staller.join("general").await;
+    let reader_token = hibiki.login("reader").await;
+    let mut reader = hibiki.connect(&reader_token).await;
+    reader.join("general").await;
+    let sender_token = hibiki.login("sender").await;
+    let mut sender = hibiki.connect(&sender_token).await;
+    sender.join("general").await;
+    let before = rss_bytes(pid);
+
+    let reading = tokio::spawn(async move {
+        let mut seqs = Vec::with_capacity(N);
+        while seqs.len() < N {
+            seqs.push(reader.next_chat().await.seq);
+        }
+        seqs
+    });
+    // ~20 MB of messages: far beyond socket buffers plus the 256-frame queue.
+    let text = "m".repeat(4000);
+    for _ in 0..N {
+        sender.say("general", &text).await;
+        sender.backlog.clear();
+    }
+    let seqs = reading.await.unwrap();
+    assert_eq!(
+        seqs,
+        (1..=N as u64).collect::<Vec<_>>(),
+        "full delivery to the reader"
+    );
+    let after = rss_bytes(pid);
+    let growth = after.saturating_sub(before);
+    eprintln!(
+        "server RSS {before} -> {after} bytes (+{growth}) after {N} x 4 KB with a stalled client"
+    );
+    // Unbounded buffering for the staller would hold ~16 MB of the ~20 MB
+    // (the rest fits in its socket buffers); bounded queues keep the growth
+    // to a few MB.
+    assert!(
+        growth < 10 * 1024 * 1024,
+        "server memory grew by {growth} bytes"
+    );
+
+    // The staller was cut off: after what the socket buffers held, the stream ends.
+    let mut received = 0;
+    loop {
+        match tokio::time::timeout(DEADLOCK_GUARD, staller.ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(tungstenite::Message::Text(_))) => received += 1,
+            Some(Ok(tungstenite::Message::Close(_))) | Some(Err(_)) | None => break,
+            Some(Ok(_)) => {}
+        }
+    }
+    assert!(
+        received < N,
+        "the stalled client got {received} of {N}: it should have been cut off"
+    );
+}

@@ -82,6 +82,9 @@ export default defineConfig({
       // Every test signs users up from 127.0.0.1: lift the per-IP login limit
       // (its behaviour is covered by server/tests/security.rs).
       HIBIKI_LOGIN_PER_IP_PER_MIN: '10000',
+      // Tests type faster than people; the frame limits are covered by
+      // server/tests/security.rs.
+      HIBIKI_FRAME_BURST: '500',
       // The server's stdout is piped into the report; keep request logs out.
       RUST_LOG: process.env.RUST_LOG ?? 'info,tower_http=warn',
     },

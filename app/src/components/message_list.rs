@@ -62,6 +62,7 @@ pub fn MessageList(room: RoomName) -> impl IntoView {
         seen_by_text(&names)
     };
     let older_room = room.clone();
+    let scroll_room = room.clone();
 
     view! {
         <ol
@@ -71,7 +72,16 @@ pub fn MessageList(room: RoomName) -> impl IntoView {
             aria-live="polite"
             tabindex="0"
             node_ref=list_ref
-            on:scroll=move |_| follow.on_scroll()
+            on:scroll={
+                let room = scroll_room;
+                move |_| {
+                    follow.on_scroll();
+                    // Scrolling up to the top pages older history in.
+                    if follow.near_top() && store.has_more.get_untracked() {
+                        client.load_older(&room);
+                    }
+                }
+            }
         >
             <Show when=move || store.has_more.get()>
                 <li class="messages__older" role="none">
@@ -121,6 +131,15 @@ struct Follow {
 }
 
 impl Follow {
+    /// Whether the reader has scrolled (almost) to the oldest loaded message.
+    fn near_top(&self) -> bool {
+        #[cfg(feature = "hydrate")]
+        if let Some(list) = self.list.get_untracked() {
+            return list.scroll_top() < 64;
+        }
+        false
+    }
+
     fn on_scroll(&self) {
         #[cfg(feature = "hydrate")]
         if let Some(list) = self.list.get_untracked() {

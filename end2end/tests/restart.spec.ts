@@ -68,8 +68,10 @@ test('a server restart mid-conversation: reconnecting, then online, nothing lost
     // SIGTERM: the server closes every socket with 1001 and exits.
     server.kill('SIGTERM');
     await stopped(server);
+    // While it is down, each client says it is reconnecting (with a countdown).
     for (const u of [aiko, ben]) {
       await expect(u.ui.status).not.toContainText('Online');
+      await expect(u.page.getByRole('status', { name: 'Connection banner' })).toContainText('Reconnecting');
     }
 
     const restartedAt = Date.now();
@@ -77,6 +79,7 @@ test('a server restart mid-conversation: reconnecting, then online, nothing lost
     await waitHealthy();
     for (const u of [aiko, ben]) {
       await expect(u.ui.status).toContainText('Online', { timeout: 30_000 });
+      await expect(u.page.getByRole('status', { name: 'Connection banner' })).not.toBeVisible();
     }
     const ms = Date.now() - restartedAt;
     test.info().annotations.push({ type: 'restart-to-online-ms', description: String(ms) });

@@ -1,5 +1,6 @@
 //! The message composer: Enter sends, Shift+Enter inserts a newline, blank
-//! text is not sent, and Send is disabled while not connected. Shows the
+//! text is not sent. It stays usable while disconnected: messages wait in the
+//! outbox ("Sending…") until the connection is back. Shows the
 //! message being replied to (Escape or × cancels), and tells the room we are
 //! typing: `typing:true` at most every 2 s, `typing:false` on send or blur.
 
@@ -125,7 +126,7 @@ pub fn Composer(room: RoomName) -> impl IntoView {
                 on:keydown=on_keydown
                 on:blur=move |_| stop_typing()
             ></textarea>
-            <button class="composer__send" type="submit" disabled=move || !online()>
+            <button class="composer__send" type="submit">
                 "Send"
             </button>
         </form>

@@ -13,7 +13,7 @@ use protocol::server::Message;
 use protocol::RoomName;
 
 use crate::components::composer::Composer;
-use crate::components::connection_status::ConnectionStatus;
+use crate::components::connection_status::{ConnectionBanner, ConnectionStatus};
 use crate::components::member_list::MemberList;
 use crate::components::message_list::MessageList;
 use crate::components::sidebar::Sidebar;
@@ -84,6 +84,7 @@ pub fn ChatPage() -> impl IntoView {
                 <span class="topbar__brand">"Hibiki"</span>
                 <RoomTitle room/>
                 <ConnectionStatus/>
+                <ConnectionBanner/>
                 <button
                     class="topbar__toggle topbar__toggle--members"
                     type="button"

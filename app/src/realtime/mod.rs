@@ -11,11 +11,18 @@
 //! - `socket` (compiled with `hydrate` only) drives the `web_sys::WebSocket`.
 //!   On the server nothing connects, so SSR renders the initial state
 //!   (`Connecting…`, no messages).
-//! - [`feed`], [`outbox`], [`presence`], [`rooms`], [`typing`], [`backoff`],
-//!   [`request_ids`] and [`url`] are the pure parts, unit-tested on the host.
+//! - Resilience: the socket pings and detects a dead connection
+//!   ([`liveness`]), reconnects with backoff ([`backoff`]; at once when the
+//!   browser comes back online or the tab becomes visible), pages missed
+//!   messages in with `since_seq`, and the [`outbox`] keeps messages written
+//!   while disconnected (in localStorage too) until they are acknowledged.
+//! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`typing`],
+//!   [`backoff`], [`request_ids`] and [`url`] are the pure parts, unit-tested
+//!   on the host.
 
 pub mod backoff;
 pub mod feed;
+pub mod liveness;
 pub mod outbox;
 pub mod presence;
 pub mod request_ids;
@@ -35,6 +42,7 @@ use protocol::http::RoomInfo;
 use protocol::server::{Message, ReadMark, ReplyRef};
 use protocol::{ErrorPayload, RequestId, RoomName, Seq, User};
 
+use self::liveness::Banner;
 use self::outbox::Outbox;
 use self::rooms::RoomEntry;
 use self::typing::Typist;
@@ -204,6 +212,10 @@ pub struct ChatClient {
     last_error: RwSignal<Option<ErrorPayload>>,
     /// A room the page should navigate to (a DM just opened).
     goto: RwSignal<Option<RoomName>>,
+    /// `navigator.onLine`, followed through the `online`/`offline` events.
+    browser_online: RwSignal<bool>,
+    /// Seconds until the scheduled reconnect, if one is scheduled.
+    reconnect_in: RwSignal<Option<u64>>,
     /// The socket driver. `web_sys` values are `!Send`, hence local storage.
     #[cfg(feature = "hydrate")]
     driver: StoredValue<Option<socket::Handle>, LocalStorage>,
@@ -222,6 +234,8 @@ impl ChatClient {
             visible: RwSignal::new(true),
             last_error: RwSignal::new(None),
             goto: RwSignal::new(None),
+            browser_online: RwSignal::new(true),
+            reconnect_in: RwSignal::new(None),
             #[cfg(feature = "hydrate")]
             driver: StoredValue::new_local(None),
         }
@@ -268,6 +282,22 @@ impl ChatClient {
                 .is_some_and(|room| client.store(&room).joined.get());
             connection_state(client.socket.get(), joined)
         })
+    }
+
+    /// What the connection banner shows: "Offline", "Reconnecting in N s",
+    /// or nothing.
+    pub fn banner(&self) -> Signal<Option<Banner>> {
+        let client = *self;
+        Signal::derive(move || {
+            Banner::from_state(client.browser_online.get(), client.reconnect_in.get())
+        })
+    }
+
+    /// Reconnects now instead of waiting for the backoff timer (the banner's
+    /// "Retry now"; also when the browser is back online or the tab visible).
+    pub fn retry_now(&self) {
+        #[cfg(feature = "hydrate")]
+        self.with_driver(|d| d.reconnect_now());
     }
 
     /// Whether `room` can be sent to now.
@@ -388,9 +418,12 @@ impl ChatClient {
             }
             // Drop (and so close) the old connection before opening the new one.
             self.disconnect();
+            self.restore_outbox();
+            self.browser_online.set(socket::browser_online());
             let handle = socket::Driver::start(url, *self);
             self.driver.set_value(Some(handle));
             self.follow_visibility();
+            self.follow_network();
             self.load_rooms();
         }
     }
@@ -402,9 +435,79 @@ impl ChatClient {
         client.visible.set(read());
         // Kept for the page's lifetime: the client lives as long.
         let handle = window_event_listener_untyped("visibilitychange", move |_| {
-            client.visible.try_set(read());
+            let visible = read();
+            client.visible.try_set(visible);
+            if visible {
+                // Back from the background (a laptop waking): try at once.
+                client.with_driver(|d| d.reconnect_now());
+            }
         });
         std::mem::forget(handle);
+    }
+
+    /// Follows `navigator.onLine`: offline closes the socket (it cannot be
+    /// trusted) and waits; online reconnects at once.
+    #[cfg(feature = "hydrate")]
+    fn follow_network(&self) {
+        let client = *self;
+        let online = window_event_listener_untyped("online", move |_| {
+            client.browser_online.try_set(true);
+            client.with_driver(|d| d.reconnect_now());
+        });
+        let offline = window_event_listener_untyped("offline", move |_| {
+            client.browser_online.try_set(false);
+            client.with_driver(|d| d.went_offline());
+        });
+        // Kept for the page's lifetime, like the client.
+        std::mem::forget(online);
+        std::mem::forget(offline);
+    }
+
+    /// The localStorage key of the signed-in user's outbox.
+    #[cfg(feature = "hydrate")]
+    fn outbox_key(&self) -> Option<String> {
+        self.me
+            .with_value(|me| me.as_ref().map(|me| outbox::storage_key(me.id.0)))
+    }
+
+    /// Puts the messages a previous page left unsent back into their rooms'
+    /// outboxes (pending; they go out once their room is joined).
+    #[cfg(feature = "hydrate")]
+    fn restore_outbox(&self) {
+        let Some(key) = self.outbox_key() else { return };
+        let Some(json) = socket::storage().and_then(|s| s.get_item(&key).ok().flatten()) else {
+            return;
+        };
+        for stored in outbox::decode(&json) {
+            let store = self.store(&stored.room);
+            update_if(store.outbox, |o| o.restore(stored));
+        }
+    }
+
+    /// Writes every room's outbox to localStorage (removes the key when all
+    /// are empty). A no-op on the server.
+    fn persist_outbox(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(key) = self.outbox_key() else { return };
+            let Some(storage) = socket::storage() else {
+                return;
+            };
+            let json = self.stores.with_value(|stores| {
+                let mut all: Vec<outbox::Outgoing> = Vec::new();
+                for store in stores.values() {
+                    store
+                        .outbox
+                        .with_untracked(|o| all.extend(o.items().iter().cloned()));
+                }
+                all.sort_by_key(|o| o.ts);
+                (!all.is_empty()).then(|| outbox::encode(&all))
+            });
+            let _ = match json {
+                Some(json) => storage.set_item(&key, &json),
+                None => storage.remove_item(&key),
+            };
+        }
     }
 
     /// Fetches `GET /api/rooms` and adds each room (browser only).
@@ -435,6 +538,7 @@ impl ChatClient {
             drop(old);
         }
         self.socket.try_set(SocketState::Closed);
+        self.reconnect_in.try_set(None);
     }
 
     #[cfg(feature = "hydrate")]
@@ -474,59 +578,43 @@ impl ChatClient {
         ClientMsg::ChatSend(send.clone())
             .validate()
             .map_err(SendError::Invalid)?;
-        if !self.is_online(room) {
-            return Err(SendError::Offline);
-        }
+        // Accepted into the outbox whatever the connection: it goes out now
+        // if the room is joined, or once it is (also after a reload).
         #[cfg(feature = "hydrate")]
-        if let Some(sent) = self.with_driver(|d| d.send_chat(send.clone(), None)) {
-            let id = sent?;
+        if let Some(id) = self.with_driver(|d| d.next_id()) {
             let store = self.store(room);
             update_if(store.outbox, |o| {
                 o.push(id.clone(), send, reply.map(reply_ref), now_ms() as i64);
                 true
             });
-            self.arm_send_timeout(room.clone(), id.clone(), 1);
+            self.persist_outbox();
+            self.flush_outbox(room);
             return Ok(id);
         }
+        let _ = (send, reply);
         Err(SendError::Offline)
     }
 
-    /// Sends a failed message again, with the same request id.
+    /// Sends a failed message again, with the same request id (now if the
+    /// room is joined, otherwise once it is).
     pub fn retry(&self, room: &RoomName, id: &RequestId) {
-        let store = self.store(room);
-        let Some((send, attempt)) = store.outbox.try_update(|o| o.retry(id)).flatten() else {
-            return;
-        };
-        if self.resend(send, id, attempt) {
-            return;
+        if update_if(self.store(room).outbox, |o| o.retry(id)) {
+            self.flush_outbox(room);
         }
-        update_if(store.outbox, |o| o.failed(id, Some("not connected".into())));
     }
 
-    /// Sends a `chat:send` again with its id. Returns whether it went out.
-    fn resend(&self, send: ChatSend, id: &RequestId, attempt: u32) -> bool {
+    /// Sends what waits in `room`'s outbox, if the room is joined.
+    fn flush_outbox(&self, room: &RoomName) {
         #[cfg(feature = "hydrate")]
-        {
-            let room = send.room.clone();
-            let sent = self.socket.get_untracked() == SocketState::Open
-                && self
-                    .with_driver(|d| d.send_chat(send, Some(id.clone())).is_ok())
-                    .unwrap_or(false);
-            if sent {
-                self.arm_send_timeout(room, id.clone(), attempt);
-            }
-            sent
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = (send, id, attempt);
-            false
-        }
+        self.with_driver(|d| d.flush_outbox(room));
+        let _ = room;
     }
 
     /// Forgets a failed message.
     pub fn discard(&self, room: &RoomName, id: &RequestId) {
-        update_if(self.store(room).outbox, |o| o.remove(id));
+        if update_if(self.store(room).outbox, |o| o.remove(id)) {
+            self.persist_outbox();
+        }
     }
 
     #[cfg(feature = "hydrate")]

@@ -2,8 +2,15 @@
 //! joined to every room of the sidebar.
 //!
 //! Lifecycle: `open` → (`onopen`) `room:join` for each room, with `since_seq`
-//! = the last seq seen → (`ack`) the room is joined → … → (`onclose`) Offline
-//! → backoff timer → `open`.
+//! = the last seq seen, repeated while `has_more` → (`ack`) the room is
+//! joined and its outbox is sent → … → (`onclose`) Offline → backoff timer
+//! (shown as a countdown) → `open`.
+//!
+//! A one-second ticker drives the heartbeat (`ping` every 15 s, the socket is
+//! dead after 35 s without a frame), resets the backoff once a connection is
+//! stable, and counts the banner down. While `navigator.onLine` is false no
+//! socket is opened; the `online` event, the tab becoming visible and
+//! "Retry now" reconnect at once.
 //!
 //! Ownership: the [`ChatClient`] holds the only strong reference to the
 //! [`Driver`]; the socket callbacks and the retry timer hold `Weak` ones, so
@@ -19,7 +26,7 @@ use std::time::Duration;
 
 use leptos::logging::{log, warn};
 use leptos::prelude::*;
-use protocol::client::{ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, RoomJoin};
+use protocol::client::{ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, Ping, RoomJoin};
 use protocol::envelope::RawFrame;
 use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
@@ -28,6 +35,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
+use super::liveness::{self, Beat, Heartbeat};
 use super::request_ids::RequestIds;
 use super::{backoff, feed, presence, rooms, typing, update_if};
 use super::{ChatClient, SendError, SocketState};
@@ -46,6 +54,20 @@ pub(super) fn page_ws_url() -> Option<String> {
     Some(super::url::ws_url(&protocol, &host))
 }
 
+/// `navigator.onLine` (true when it cannot be read).
+pub(super) fn browser_online() -> bool {
+    js_sys::Reflect::get(&window(), &"navigator".into())
+        .and_then(|nav| js_sys::Reflect::get(&nav, &"onLine".into()))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true)
+}
+
+/// The page's localStorage, when the browser allows it.
+pub(super) fn storage() -> Option<web_sys::Storage> {
+    window().local_storage().ok().flatten()
+}
+
 /// What an outstanding request was for; decides how its `ack` is applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Pending {
@@ -54,8 +76,6 @@ enum Pending {
         room: RoomName,
         since_seq: Option<Seq>,
     },
-    /// `chat:history` for the latest page after a rejoin that missed too much.
-    LatestPage { room: RoomName },
     /// `chat:history` for the page before the oldest loaded message.
     Older { room: RoomName },
     /// `chat:send`.
@@ -71,7 +91,7 @@ impl Pending {
     fn kind(&self) -> ClientType {
         match self {
             Self::Join { .. } => ClientType::RoomJoin,
-            Self::LatestPage { .. } | Self::Older { .. } => ClientType::ChatHistory,
+            Self::Older { .. } => ClientType::ChatHistory,
             Self::Send { .. } => ClientType::ChatSend,
             Self::DmOpen { .. } => ClientType::DmOpen,
             Self::Request(kind) => *kind,
@@ -105,7 +125,15 @@ pub(super) struct Driver {
     /// that no closure is dropped while it executes.
     retired: Option<Socket>,
     retry: Option<TimeoutHandle>,
-    /// Reconnect attempts since the last successful join.
+    /// When the scheduled reconnect fires (client clock), for the countdown.
+    reconnect_at: Option<f64>,
+    /// Closed deliberately (1000): nothing reconnects.
+    stopped: bool,
+    /// The heartbeat of the open socket.
+    heartbeat: Option<Heartbeat>,
+    /// The one-second ticker (heartbeat, stability, countdown).
+    ticker: Option<IntervalHandle>,
+    /// Reconnect attempts since the last successful join or stable connection.
     attempt: u32,
     pending: HashMap<RequestId, Pending>,
     /// Rooms with a `room:join` in flight.
@@ -124,6 +152,10 @@ impl Driver {
                 socket: None,
                 retired: None,
                 retry: None,
+                reconnect_at: None,
+                stopped: false,
+                heartbeat: None,
+                ticker: None,
                 attempt: 0,
                 pending: HashMap::new(),
                 joining: HashSet::new(),
@@ -131,8 +163,17 @@ impl Driver {
                 this: this.clone(),
             })
         });
+        let this = Rc::downgrade(&handle);
+        let ticker = set_interval_with_handle(
+            move || with_driver(&this, Driver::on_tick),
+            Duration::from_millis(liveness::TICK_MS),
+        );
         // Freshly created: nothing else can hold a borrow yet.
         if let Ok(mut driver) = handle.try_borrow_mut() {
+            match ticker {
+                Ok(ticker) => driver.ticker = Some(ticker),
+                Err(e) => warn!("realtime: cannot start the heartbeat: {e:?}"),
+            }
             driver.open();
         }
         handle
@@ -146,6 +187,95 @@ impl Driver {
         self.socket
             .as_ref()
             .is_some_and(|s| s.ws.ready_state() == WebSocket::OPEN)
+    }
+
+    /// A fresh request id (for a message queued in the outbox).
+    pub(super) fn next_id(&mut self) -> RequestId {
+        self.ids.next_id()
+    }
+
+    /// Sends the messages waiting in `room`'s outbox (with their own ids) if
+    /// the room is joined; each gets its send timeout.
+    pub(super) fn flush_outbox(&mut self, room: &RoomName) {
+        if !self.client.is_online(room) {
+            return;
+        }
+        let store = self.client.store(room);
+        for (id, send) in store.outbox.with_untracked(|o| o.to_send()) {
+            if self.send_chat(send, Some(id.clone())).is_err() {
+                break;
+            }
+            let mut attempt = None;
+            update_if(store.outbox, |o| {
+                attempt = o.mark_sent(&id);
+                attempt.is_some()
+            });
+            if let Some(attempt) = attempt {
+                self.client.arm_send_timeout(room.clone(), id, attempt);
+            }
+        }
+    }
+
+    /// Reconnects now (unless open, connecting, or closed deliberately).
+    pub(super) fn reconnect_now(&mut self) {
+        if self.stopped || self.socket.is_some() {
+            return;
+        }
+        self.open();
+    }
+
+    /// The browser went offline: the socket cannot be trusted any more.
+    pub(super) fn went_offline(&mut self) {
+        self.abandon("offline");
+    }
+
+    /// Closes the current socket and handles it as closed at once (a dead
+    /// socket may take long to report its close).
+    fn abandon(&mut self, reason: &str) {
+        let Some(socket) = &self.socket else { return };
+        let _ = socket.ws.close_with_code_and_reason(CLOSE_RETRY, reason);
+        self.on_close(CLOSE_RETRY);
+    }
+
+    fn on_tick(&mut self) {
+        let now = super::now_ms();
+        if let Some(at) = self.reconnect_at {
+            let left = Some(liveness::seconds_until(at, now));
+            update_if(self.client.reconnect_in, |n| {
+                std::mem::replace(n, left) != left
+            });
+        }
+        if !self.is_open() {
+            return;
+        }
+        let Some((beat, stable)) = self
+            .heartbeat
+            .as_mut()
+            .map(|hb| (hb.tick(now), hb.is_stable(now)))
+        else {
+            return;
+        };
+        if stable {
+            self.attempt = 0;
+        }
+        match beat {
+            Beat::Idle => {}
+            Beat::Ping => {
+                let t = serde_json::Number::from(now as i64);
+                let _ = self.request(
+                    ClientMsg::Ping(Ping { t }),
+                    Pending::Request(ClientType::Ping),
+                    None,
+                );
+            }
+            Beat::Dead => {
+                warn!(
+                    "realtime: no frame for {} ms; reconnecting",
+                    liveness::DEAD_AFTER_MS
+                );
+                self.abandon("heartbeat timeout");
+            }
+        }
     }
 
     /// Sends a request from the UI (see [`ChatClient::send`]).
@@ -194,6 +324,12 @@ impl Driver {
             return;
         }
         let since_seq = store.messages.with_untracked(|l| feed::last_seq(l));
+        self.join_since(room, since_seq);
+    }
+
+    /// Sends `room:join` with `since_seq` (also while joined: to page in
+    /// missed messages).
+    fn join_since(&mut self, room: RoomName, since_seq: Option<Seq>) {
         let join = ClientMsg::RoomJoin(RoomJoin {
             room: room.clone(),
             since_seq,
@@ -217,11 +353,18 @@ impl Driver {
         if let Some(timer) = self.retry.take() {
             timer.clear();
         }
+        self.reconnect_at = None;
+        self.client.reconnect_in.try_set(None);
         // No callback of an old socket runs now (this is a timer or the UI).
         self.retired = None;
         if let Some(old) = self.socket.take() {
             old.detach();
             let _ = old.ws.close();
+        }
+        if !browser_online() {
+            // Nothing can connect: the `online` event reconnects.
+            self.client.socket.try_set(SocketState::Closed);
+            return;
         }
         self.client.socket.try_set(SocketState::Connecting);
 
@@ -258,6 +401,7 @@ impl Driver {
     }
 
     fn on_open(&mut self) {
+        self.heartbeat = Some(Heartbeat::new(super::now_ms()));
         self.client.socket.try_set(SocketState::Open);
         for room in self.client.rooms_to_join() {
             self.join(room);
@@ -272,6 +416,9 @@ impl Driver {
     }
 
     fn on_frame(&mut self, text: &str) {
+        if let Some(hb) = &mut self.heartbeat {
+            hb.on_frame(super::now_ms());
+        }
         let frame = match RawFrame::parse(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -309,14 +456,6 @@ impl Driver {
                 self.joining.remove(&room);
                 self.on_joined(room, since_seq, joined);
             }
-            (Pending::LatestPage { room }, Ack::History(page)) => {
-                let store = self.client.store(&room);
-                update_if(store.messages, |list| {
-                    feed::replace_keeping_newer(list, page.messages);
-                    true
-                });
-                store.has_more.try_set(page.has_more);
-            }
             (Pending::Older { room }, Ack::History(page)) => {
                 let store = self.client.store(&room);
                 update_if(store.messages, |l| feed::merge(l, page.messages));
@@ -326,7 +465,9 @@ impl Driver {
             (Pending::Send { .. }, Ack::Sent(sent)) => {
                 let store = self.client.store(&sent.message.room);
                 update_if(store.messages, |l| feed::insert(l, sent.message));
-                update_if(store.outbox, |o| o.acked(&id));
+                if update_if(store.outbox, |o| o.acked(&id)) {
+                    self.client.persist_outbox();
+                }
             }
             (Pending::DmOpen { user }, Ack::DmOpened(opened)) => {
                 let room = opened.room;
@@ -367,8 +508,12 @@ impl Driver {
 
     fn on_joined(&mut self, room: RoomName, since_seq: Option<Seq>, joined: RoomJoined) {
         let store = self.client.store(&room);
-        let missed_too_much = since_seq.is_some() && joined.has_more;
-        let last_seq = joined.last_seq;
+        // A rejoin gets at most 100 missed messages: join again from the
+        // last one received until nothing more follows.
+        let next_page = match since_seq {
+            Some(_) if joined.has_more => joined.messages.iter().map(|m| m.seq).max(),
+            _ => None,
+        };
         update_if(store.messages, |list| match since_seq {
             // A first join: the latest messages replace the list.
             None => {
@@ -396,17 +541,10 @@ impl Driver {
         store.join_error.try_set(None);
         store.joined.try_set(true);
         self.attempt = 0;
-        if missed_too_much {
-            // More was missed than one replay holds: jump to the latest page
-            // rather than show a gap.
-            let latest = ClientMsg::ChatHistory(ChatHistory {
-                room: room.clone(),
-                before_seq: last_seq.saturating_add(1),
-                limit: protocol::JOIN_HISTORY,
-            });
-            if let Err(e) = self.request(latest, Pending::LatestPage { room }, None) {
-                warn!("realtime: cannot load the latest messages: {e}");
-            }
+        match next_page {
+            Some(since) => self.join_since(room, Some(since)),
+            // Caught up: what waited in the outbox goes out (original ids).
+            None => self.flush_outbox(&room),
         }
     }
 
@@ -418,11 +556,24 @@ impl Driver {
                 let own = self.client.is_me(&message.author);
                 if own {
                     let reply_to = message.reply_to.as_ref().map(|r| r.id);
-                    update_if(store.outbox, |o| o.echoed(&message.text, reply_to));
+                    if update_if(store.outbox, |o| o.echoed(&message.text, reply_to)) {
+                        self.client.persist_outbox();
+                    }
                 }
                 let author = message.author.id;
                 update_if(store.typing, |t| typing::remove(t, author));
+                // A jump in seq means messages were missed: fetch them.
+                let seq = message.seq;
+                let gap_after = store
+                    .messages
+                    .with_untracked(|l| feed::last_seq(l))
+                    .filter(|last| seq > last.saturating_add(1));
                 let is_new = update_if(store.messages, |l| feed::insert(l, message));
+                if let Some(last) = gap_after {
+                    if store.joined.get_untracked() && !self.joining.contains(&room) {
+                        self.join_since(room.clone(), Some(last));
+                    }
+                }
                 let viewing = self.client.viewing(&room);
                 update_if(store.unread, |n| {
                     let next = rooms::unread_after_message(*n, is_new, own, viewing);
@@ -507,20 +658,16 @@ impl Driver {
     }
 
     fn on_close(&mut self, code: u16) {
-        // Requests in flight are lost with the socket: sends show as failed
-        // (a retry reuses their id); a rejoin with `since_seq` replays any
-        // message that was stored meanwhile.
-        for (id, pending) in self.pending.drain() {
-            if let Pending::Send { room } = pending {
-                let store = self.client.store(&room);
-                update_if(store.outbox, |o| {
-                    o.failed(&id, Some("connection lost".into()))
-                });
-            }
-        }
+        // Requests in flight are lost with the socket: sends wait in the
+        // outbox to go out again with their id after the rejoin (the server
+        // deduplicates); a rejoin with `since_seq` replays any message that
+        // was stored meanwhile.
+        self.pending.clear();
+        self.heartbeat = None;
         self.joining.clear();
         self.client.stores.with_value(|stores| {
             for store in stores.values() {
+                update_if(store.outbox, |o| o.connection_lost());
                 store.joined.try_set(false);
                 store.loading_older.try_set(false);
                 store.typing.try_set(Vec::new());
@@ -541,9 +688,17 @@ impl Driver {
         let delay = backoff::reconnect_delay(self.attempt, close_code, js_sys::Math::random());
         let Some(delay) = delay else {
             log!("realtime: closed deliberately; not reconnecting");
+            self.stopped = true;
+            self.reconnect_at = None;
+            self.client.reconnect_in.try_set(None);
             return;
         };
         self.attempt = self.attempt.saturating_add(1);
+        let at = super::now_ms() + delay.as_secs_f64() * 1000.0;
+        self.reconnect_at = Some(at);
+        self.client
+            .reconnect_in
+            .try_set(Some(liveness::seconds_until(at, super::now_ms())));
         let this = self.this.clone();
         match set_timeout_with_handle(move || with_driver(&this, Driver::open), delay) {
             Ok(timer) => self.retry = Some(timer),
@@ -585,6 +740,9 @@ impl Drop for Driver {
     fn drop(&mut self) {
         if let Some(timer) = self.retry.take() {
             timer.clear();
+        }
+        if let Some(ticker) = self.ticker.take() {
+            ticker.clear();
         }
         if let Some(socket) = self.socket.take() {
             socket.detach();

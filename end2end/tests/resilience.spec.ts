@@ -2,6 +2,7 @@ import { test, expect, type Page, type WebSocketRoute } from '@playwright/test';
 import {
   chat,
   collectPageErrors,
+  interceptSends,
   openChat,
   openUser,
   registerViaApi,
@@ -101,21 +102,9 @@ test('a message pending in the outbox survives a reload and is delivered once, w
   await registerViaApi(context, userName('aiko'));
   const page = await context.newPage();
   const errors = collectPageErrors(page);
-  const sendIds: string[] = [];
   let swallowSends = true;
-  // Between page and server: while `swallowSends`, chat:send frames never
-  // reach the server (so no ack comes); everything else passes.
-  await page.routeWebSocket(/\/ws$/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((message) => {
-      const frame = JSON.parse(String(message));
-      if (frame.type === 'chat:send') {
-        sendIds.push(frame.id);
-        if (swallowSends) return;
-      }
-      server.send(message);
-    });
-  });
+  // While `swallowSends`, chat:send frames never reach the server (no ack).
+  const sendIds = await interceptSends(page, () => swallowSends);
   try {
     await openChat(page);
     const ui = chat(page);

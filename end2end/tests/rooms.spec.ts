@@ -2,6 +2,7 @@ import { test, expect, type Page } from '@playwright/test';
 import {
   chat,
   collectPageErrors,
+  interceptSends,
   openChat,
   openUser,
   registerViaApi,
@@ -220,22 +221,12 @@ test('a message shows as pending at once, fails after 5 s without ack, and Retry
   await registerViaApi(context, userName('flaky'));
   const page = await context.newPage();
   const errors = collectPageErrors(page);
-  const sendIds: string[] = [];
   let dropNextSend = true;
-  // Between page and server: drop the first chat:send, pass everything else.
-  await page.routeWebSocket(/\/ws$/, (ws) => {
-    const server = ws.connectToServer();
-    ws.onMessage((message) => {
-      const frame = JSON.parse(String(message));
-      if (frame.type === 'chat:send') {
-        sendIds.push(frame.id);
-        if (dropNextSend) {
-          dropNextSend = false;
-          return;
-        }
-      }
-      server.send(message);
-    });
+  // Drop the first chat:send, pass everything else.
+  const sendIds = await interceptSends(page, () => {
+    const drop = dropNextSend;
+    dropNextSend = false;
+    return drop;
   });
   await openChat(page);
   const ui = chat(page);

@@ -112,3 +112,25 @@ export async function send(page: Page, text: string): Promise<void> {
   await expect(item).toHaveCount(1);
   await expect(item).not.toHaveAttribute('data-state', /.*/);
 }
+
+/**
+ * Puts a filter between the page and the server's WebSocket: the id of every
+ * `chat:send` is recorded in the returned array, and a send for which
+ * `drop()` returns true never reaches the server (so no ack comes back).
+ * Everything else passes both ways.
+ */
+export async function interceptSends(page: Page, drop: () => boolean): Promise<string[]> {
+  const ids: string[] = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      const frame = JSON.parse(String(message));
+      if (frame.type === 'chat:send') {
+        ids.push(frame.id);
+        if (drop()) return;
+      }
+      server.send(message);
+    });
+  });
+  return ids;
+}

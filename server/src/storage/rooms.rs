@@ -132,14 +132,20 @@ impl Db {
     }
 
     /// Adds a member (no-op if already one). Returns whether they were added.
+    ///
+    /// A new member starts caught up (read position = the room's last seq):
+    /// joining a busy room does not greet them with its whole past as unread;
+    /// the history is still there to scroll through.
     pub async fn add_member(&self, room: i64, user: UserId) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "INSERT INTO room_members (room_id, user_id, joined_at) VALUES (?, ?, ?)
+            "INSERT INTO room_members (room_id, user_id, joined_at, last_read_seq)
+             VALUES (?, ?, ?, (SELECT last_seq FROM rooms WHERE id = ?))
              ON CONFLICT (room_id, user_id) DO NOTHING",
         )
         .bind(room)
         .bind(user.0)
         .bind(now_ms())
+        .bind(room)
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)

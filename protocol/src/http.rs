@@ -99,6 +99,11 @@ pub struct PublishNotification {
     /// Extension: 0..=100 for `job` notifications.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub progress: Option<u8>,
+    /// Extension: notifications published with the same key to the same user
+    /// update that notification in place (same id, new title, body and
+    /// progress, unread again), e.g. one notification per job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 /// 202 from `POST /api/notifications`.

@@ -56,6 +56,16 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_RELOAD_PORT", default_value_t = 3001, hide = true)]
     pub reload_port: u16,
 
+    /// API keys accepted by `POST /api/notifications` as
+    /// `Authorization: Bearer <key>` (comma-separated; several allowed).
+    #[arg(
+        long,
+        env = "HIBIKI_API_KEY",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_key: Vec<String>,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -113,6 +123,11 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_LOGIN_PER_NAME_PER_MIN", default_value_t = 5.0)]
     pub login_per_name_per_min: f64,
 
+    /// `POST /api/notifications` requests per minute for one API key (or
+    /// one admin); 429 beyond.
+    #[arg(long, env = "HIBIKI_PUBLISH_PER_MIN", default_value_t = 60.0)]
+    pub publish_per_min: f64,
+
     /// Largest HTTP request body, in bytes (413 beyond).
     #[arg(long, env = "HIBIKI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -163,6 +178,14 @@ impl Limits {
 }
 
 impl Config {
+    /// The configured API keys, trimmed, empty ones dropped.
+    pub fn api_keys(&self) -> impl Iterator<Item = &str> {
+        self.api_key
+            .iter()
+            .map(|k| k.trim())
+            .filter(|k| !k.is_empty())
+    }
+
     /// The live-reload port when running under `cargo leptos watch`.
     pub fn dev_reload_port(&self) -> Option<u16> {
         self.leptos_watch.as_ref().map(|_| self.reload_port)

@@ -11,6 +11,8 @@
 //! - [`hub`]: connections, rooms, fan-out, presence batches and typing
 //!   expiry; no I/O (its timers run in `hub::run_timers`).
 //! - [`chat`]: the chat domain, the only place that persists then publishes.
+//! - [`notify`]: notifications: store then push (WebSocket and SSE), the
+//!   mention/DM/announcement triggers and the publish API's domain side.
 //! - [`auth`]: JWT sessions, password hashing, the `AuthUser` extractor.
 //! - [`storage`]: the SQLite store (`Db`), migrations in `server/migrations`.
 //! - [`limits`]: token buckets and connection counters.
@@ -26,6 +28,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod notify;
 mod serve;
 pub mod shutdown;
 pub mod state;
@@ -135,6 +138,7 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         connection_limits: ConnectionLimits::new(l.max_connections_per_ip, l.max_connections),
         login_by_ip: Arc::new(KeyedLimiter::new(per_minute(l.login_per_ip_per_min))),
         login_by_name: Arc::new(KeyedLimiter::new(per_minute(l.login_per_name_per_min))),
+        publish_limiter: Arc::new(KeyedLimiter::new(per_minute(l.publish_per_min))),
         dummy_hash: dummy_hash.into(),
         shutdown: ShutdownToken::new(),
         tasks: TaskTracker::new(),

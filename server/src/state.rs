@@ -26,6 +26,9 @@ pub struct AppState {
     pub connection_limits: ConnectionLimits,
     pub login_by_ip: Arc<KeyedLimiter<IpAddr>>,
     pub login_by_name: Arc<KeyedLimiter<String>>,
+    /// `POST /api/notifications` per API key (or admin).
+    #[from_ref(skip)]
+    pub publish_limiter: Arc<KeyedLimiter<String>>,
     /// A real argon2 hash to verify against when a login names no user, so
     /// response time does not reveal which names exist.
     pub dummy_hash: Arc<str>,

@@ -101,13 +101,21 @@ async fn unread_counts_up_and_chat_read_clears_it_and_tells_the_room() {
     // A newcomer starts caught up: the room's past is history, not unread.
     assert_eq!(
         reads,
-        [("aiko".to_owned(), 3), ("ben".to_owned(), 3), ("carol".to_owned(), 3)]
+        [
+            ("aiko".to_owned(), 3),
+            ("ben".to_owned(), 3),
+            ("carol".to_owned(), 3)
+        ]
     );
     assert_eq!(joined.unread, 0);
     let again = ben.join("general").await;
     assert_eq!(again.unread, 0);
     aiko.say("general", "welcome carol").await;
-    assert_eq!(carol.join("general").await.unread, 1, "what comes after joining is unread");
+    assert_eq!(
+        carol.join("general").await.unread,
+        1,
+        "what comes after joining is unread"
+    );
 
     // Only members mark rooms read.
     let e = ben.request_error(read("random", 1)).await;

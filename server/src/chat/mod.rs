@@ -8,6 +8,7 @@
 mod rooms;
 
 use crate::hub::{ConnId, Hub};
+use crate::notify::Notifier;
 use crate::storage::{AppendError, Db, RoomRow, StoreError, Stored};
 use protocol::client::ChatSend;
 use protocol::server::{
@@ -22,6 +23,7 @@ use std::sync::{Arc, Mutex};
 pub struct Chat {
     hub: Hub,
     db: Db,
+    notifier: Notifier,
     /// One lock per room, held from a send's commit to its broadcast, so
     /// every member receives a room's messages in seq order. The store
     /// serialises writers anyway (one SQLite write lock), so this adds no
@@ -32,10 +34,16 @@ pub struct Chat {
 impl Chat {
     pub fn new(hub: Hub, db: Db) -> Self {
         Self {
+            notifier: Notifier::new(hub.clone(), db.clone()),
             hub,
             db,
             send_order: Arc::default(),
         }
+    }
+
+    /// Notifications: stored and pushed by the same hub and store.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
     }
 
     fn send_order(&self, room: i64) -> Arc<tokio::sync::Mutex<()>> {
@@ -64,7 +72,7 @@ impl Chat {
             }
         } else {
             self.db
-                .add_member(row.id, user.id)
+                .add_member(row.id, user.id, true)
                 .await
                 .map_err(internal)?;
         }
@@ -137,12 +145,12 @@ impl Chat {
         let text = protocol::client::validate_text(&send.text)?;
         let room = self.room(&send.room).await?;
         let order = self.send_order(room.id);
-        let _in_seq_order = order.lock().await;
-        match self
+        let in_seq_order = order.lock().await;
+        let stored = self
             .db
             .append_message(room.id, author.id, request, text, send.reply_to)
-            .await
-        {
+            .await;
+        match stored {
             Ok(Stored::New(message)) => {
                 self.hub.publish_to_room(
                     &send.room,
@@ -152,6 +160,9 @@ impl Chat {
                 // Sending ends "is typing…" at once.
                 self.hub.stop_typing(&send.room, author.id);
                 tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");
+                drop(in_seq_order);
+                // Mentions and DMs, after the commit; never fails the send.
+                self.notifier.on_message(&room, author, &message).await;
                 Ok(message)
             }
             // A retry of a send already stored: same message, no second broadcast.

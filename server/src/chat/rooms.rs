@@ -80,7 +80,7 @@ impl Chat {
         let target = self.user_named(invitee).await?;
         if self
             .db
-            .add_member(row.id, target.id)
+            .add_member(row.id, target.id, false)
             .await
             .map_err(internal)?
         {

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod headers;
 mod health;
+mod notifications;
 mod pages;
 mod rooms;
 mod ws;
@@ -54,6 +55,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users", get(auth::list_users))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
+        .route(
+            "/api/notifications",
+            get(notifications::list).post(notifications::publish),
+        )
+        .route("/api/events", get(notifications::events))
+        .route("/api/announcements", post(notifications::announce))
         .leptos_routes_with_context(&state, routes, page_context(&state), move || {
             app::shell(options.clone())
         })

@@ -398,6 +398,44 @@ impl Hub {
             .sum()
     }
 
+    /// Sends `event` to every connection of `user` except `except`.
+    pub fn send_to_user_except(&self, user: UserId, event: ServerEvent, except: ConnId) -> usize {
+        let droppable = event.is_droppable();
+        let frame = encode(event);
+        let state = self.state();
+        state
+            .users
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter(|id| **id != except)
+            .filter_map(|id| state.conns.get(id))
+            .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .sum()
+    }
+
+    /// Sends `event` to every open connection (announcements).
+    pub fn send_to_all(&self, event: ServerEvent) -> usize {
+        let droppable = event.is_droppable();
+        let frame = encode(event);
+        let state = self.state();
+        state
+            .conns
+            .values()
+            .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .sum()
+    }
+
+    /// Whether `user` has an open connection joined to `room`.
+    pub fn user_is_in(&self, user: UserId, room: &RoomName) -> bool {
+        let state = self.state();
+        state.users.get(&user).is_some_and(|conns| {
+            conns
+                .iter()
+                .any(|id| state.conns.get(id).is_some_and(|c| c.rooms.contains(room)))
+        })
+    }
+
     /// Asks every connection to close with `code` (shutdown).
     pub fn close_all(&self, code: u16) {
         for c in self.state().conns.values() {

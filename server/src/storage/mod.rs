@@ -6,11 +6,13 @@
 //! checked at run time (no database exists at compile time).
 
 mod messages;
+mod notifications;
 mod rooms;
 mod settings;
 mod users;
 
 pub use messages::{AppendError, Stored};
+pub use notifications::{NewNotification, StoredNotification};
 pub use rooms::{ReadMoved, RoomListing, RoomRow};
 pub use users::{NewUser, UserRow};
 

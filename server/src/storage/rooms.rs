@@ -133,18 +133,25 @@ impl Db {
 
     /// Adds a member (no-op if already one). Returns whether they were added.
     ///
-    /// A new member starts caught up (read position = the room's last seq):
-    /// joining a busy room does not greet them with its whole past as unread;
-    /// the history is still there to scroll through.
-    pub async fn add_member(&self, room: i64, user: UserId) -> Result<bool, StoreError> {
+    /// `caught_up`: the new member's read position starts at the room's last
+    /// seq (someone joining a busy public room is not greeted with its whole
+    /// past as unread), otherwise at 0 (an invitee has the conversation so
+    /// far to catch up on).
+    pub async fn add_member(
+        &self,
+        room: i64,
+        user: UserId,
+        caught_up: bool,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO room_members (room_id, user_id, joined_at, last_read_seq)
-             VALUES (?, ?, ?, (SELECT last_seq FROM rooms WHERE id = ?))
+             VALUES (?, ?, ?, CASE WHEN ? THEN (SELECT last_seq FROM rooms WHERE id = ?) ELSE 0 END)
              ON CONFLICT (room_id, user_id) DO NOTHING",
         )
         .bind(room)
         .bind(user.0)
         .bind(now_ms())
+        .bind(caught_up)
         .bind(room)
         .execute(self.pool())
         .await?;

@@ -3,7 +3,7 @@
 use super::connection::ConnCtx;
 use crate::hub::ConnId;
 use protocol::client::ChatTyping;
-use protocol::server::{Ack, DmOpened, Empty, Pong, Sent};
+use protocol::server::{Ack, DmOpened, Empty, Pong, Sent, UnreadAck};
 use protocol::{
     ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User,
 };
@@ -18,7 +18,6 @@ pub(super) async fn handle(
     ClientEnvelope { id, msg }: ClientEnvelope,
 ) -> Option<ServerEnvelope> {
     let chat = &ctx.chat;
-    let kind = msg.kind();
     let result: Result<Ack, ErrorPayload> = match msg {
         ClientMsg::Ping(p) => return Some(ServerEvent::Pong(Pong { t: p.t }).into()),
         ClientMsg::ChatTyping(ChatTyping { room, typing }) => {
@@ -53,12 +52,27 @@ pub(super) async fn handle(
             .open_dm(user, &d.user)
             .await
             .map(|room| Ack::DmOpened(DmOpened { room })),
-        ClientMsg::NotificationRead(_) => {
-            // Arrives with the notifications issue.
-            Err(ErrorPayload::new(
-                ErrorCode::UnknownType,
-                format!("'{}' is not supported by this server yet", kind.as_str()),
-            ))
+        ClientMsg::NotificationRead(r) => {
+            let ids = match (r.all, r.ids) {
+                (Some(true), _) => Ok(None),
+                (_, Some(ids)) if !ids.is_empty() => Ok(Some(ids)),
+                _ => Err(ErrorPayload::invalid(
+                    "ids",
+                    "send {ids: [..]} (at least one) or {all: true}",
+                )),
+            };
+            match ids {
+                Ok(ids) => chat
+                    .notifier()
+                    .mark_read(user.id, Some(conn), ids.as_deref())
+                    .await
+                    .map(|unread| Ack::Unread(UnreadAck { unread }))
+                    .map_err(|e| {
+                        tracing::error!(error = %e, "store failure");
+                        ErrorPayload::new(ErrorCode::Internal, "internal server error")
+                    }),
+                Err(e) => Err(e),
+            }
         }
     };
     Some(match (id, result) {

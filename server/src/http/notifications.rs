@@ -1,0 +1,308 @@
+//! Notifications over HTTP: the publish API, the caller's list, the SSE
+//! stream with `Last-Event-ID` replay, and admin announcements.
+
+use super::body::ApiJson;
+use crate::auth::{AdminUser, AuthUser};
+use crate::error::AppError;
+use crate::notify::StreamEvent;
+use crate::state::AppState;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use futures_util::stream::{self, Stream};
+use protocol::http::{PublishAccepted, PublishNotification, Recipients};
+use protocol::server::Notification;
+use protocol::UserId;
+use serde::Deserialize;
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::time::Duration;
+
+/// A keep-alive comment this often keeps proxies from closing the stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Stored notifications replayed on one reconnect, at most.
+const MAX_REPLAY: u32 = 500;
+const MAX_TITLE: usize = 200;
+const MAX_BODY: usize = 2000;
+const MAX_URL: usize = 2048;
+const MAX_KEY: usize = 200;
+const MAX_RECIPIENTS: usize = 1000;
+
+/// Who may publish: the holder of a configured API key, or an admin's
+/// token. Checked (with the per-publisher rate limit) before the body is read.
+pub(super) struct Publisher {
+    /// The rate-limit key: `key:<n>` (the n-th configured key) or `admin:<id>`.
+    limit_key: String,
+}
+
+impl FromRequestParts<AppState> for Publisher {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                AppError::Unauthorized("send an API key as 'Authorization: Bearer <key>'".into())
+            })?;
+        let by_key = state
+            .config
+            .api_keys()
+            .position(|k| constant_time_eq(k.as_bytes(), token.as_bytes()));
+        let limit_key = match by_key {
+            Some(n) => format!("key:{n}"),
+            None => match state.keys.verify(token) {
+                Ok(v) if v.admin => format!("admin:{}", v.user().id.0),
+                Ok(_) => {
+                    return Err(AppError::Forbidden(
+                        "publishing needs an API key or an admin".into(),
+                    ))
+                }
+                Err(_) => return Err(AppError::Unauthorized("unknown API key".into())),
+            },
+        };
+        state
+            .publish_limiter
+            .check(&limit_key)
+            .map_err(|wait| AppError::RateLimited {
+                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
+            })?;
+        Ok(Self { limit_key })
+    }
+}
+
+/// Compares without returning early on the first difference (API keys).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks a publish body; the error names the field.
+fn validate(p: &PublishNotification) -> Result<(), AppError> {
+    let title = p.title.trim().chars().count();
+    if title == 0 || title > MAX_TITLE {
+        return Err(AppError::invalid(
+            "title",
+            format!("must be 1 to {MAX_TITLE} characters"),
+        ));
+    }
+    if p.body.chars().count() > MAX_BODY {
+        return Err(AppError::invalid(
+            "body",
+            format!("must be at most {MAX_BODY} characters"),
+        ));
+    }
+    if let Some(url) = &p.url {
+        let relative = url.starts_with('/') && !url.starts_with("//");
+        let absolute = url.starts_with("http://") || url.starts_with("https://");
+        if !(relative || absolute) || url.len() > MAX_URL || url.chars().any(char::is_whitespace) {
+            return Err(AppError::invalid(
+                "url",
+                "must be a path starting with '/' or an http(s):// URL",
+            ));
+        }
+    }
+    if p.progress.is_some_and(|v| v > 100) {
+        return Err(AppError::invalid("progress", "must be between 0 and 100"));
+    }
+    if let Some(key) = &p.key {
+        let n = key.chars().count();
+        if n == 0 || n > MAX_KEY {
+            return Err(AppError::invalid(
+                "key",
+                format!("must be 1 to {MAX_KEY} characters"),
+            ));
+        }
+    }
+    if let Recipients::Many(names) = &p.to {
+        if names.is_empty() || names.len() > MAX_RECIPIENTS {
+            return Err(AppError::invalid(
+                "to",
+                format!("must name 1 to {MAX_RECIPIENTS} users"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `POST /api/notifications`: stores and delivers a notification to `to`
+/// (a name, a list of names, or `"*"` for every user). 202 `{count}`; 401
+/// without a valid key, 400 naming the field, 404 naming an unknown user,
+/// 429 over the per-key rate.
+pub(super) async fn publish(
+    publisher: Publisher,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<PublishNotification>,
+) -> Result<(StatusCode, Json<PublishAccepted>), AppError> {
+    validate(&body)?;
+    let users: Vec<UserId> = match &body.to {
+        Recipients::All => state
+            .db
+            .users()
+            .await?
+            .into_iter()
+            .map(|u| UserId(u.id))
+            .collect(),
+        Recipients::One(name) => vec![user_id(&state, name).await?],
+        Recipients::Many(names) => {
+            let mut ids = Vec::with_capacity(names.len());
+            for name in names {
+                let id = user_id(&state, name).await?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            ids
+        }
+    };
+    let new = crate::storage::NewNotification {
+        kind: body.kind,
+        title: body.title.trim().to_owned(),
+        body: body.body,
+        url: body.url,
+        progress: body.progress,
+        key: body.key,
+    };
+    let count = state.chat.notifier().notify(&users, &new).await?;
+    tracing::info!(by = %publisher.limit_key, count, "notification published");
+    Ok((StatusCode::ACCEPTED, Json(PublishAccepted { count })))
+}
+
+async fn user_id(state: &AppState, name: &str) -> Result<UserId, AppError> {
+    state
+        .db
+        .user_by_name(name.trim())
+        .await?
+        .map(|u| UserId(u.id))
+        .ok_or_else(|| AppError::NotFound(format!("no user '{}'", name.trim())))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    #[serde(default)]
+    unread_only: bool,
+    limit: Option<u32>,
+}
+
+/// `GET /api/notifications?unread_only=true&limit=`: the caller's
+/// notifications, newest first (limit 1..=200, default 50).
+pub(super) async fn list(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<Notification>>, AppError> {
+    let Query(q) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::invalid("limit", "must be between 1 and 200"));
+    }
+    let list = state
+        .db
+        .notifications(caller.user.id, q.unread_only, limit)
+        .await?;
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct EventsQuery {
+    last_event_id: Option<i64>,
+}
+
+/// `GET /api/events`: the caller's notifications as Server-Sent Events
+/// (`event: notification`, `id: <notification id>`, the JSON as data) and
+/// announcements (`event: announcement`). With `Last-Event-ID` (or
+/// `?last_event_id=`) the stored notifications after that id come first.
+/// A comment every 15 s keeps proxies open; the stream ends on shutdown or
+/// when the subscriber falls too far behind (the client reconnects).
+pub(super) async fn events(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let from_query = query.ok().and_then(|Query(q)| q.last_event_id);
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or(from_query);
+    let user = caller.user.id;
+    // Subscribe before reading the store: nothing stored in between is missed.
+    let subscription = state.chat.notifier().streams().subscribe(user);
+    let replay: VecDeque<Notification> = match last_id {
+        Some(after) => state
+            .db
+            .notifications_after(user, after, MAX_REPLAY)
+            .await?
+            .into(),
+        None => VecDeque::new(),
+    };
+    let replayed: HashMap<i64, Notification> = replay.iter().map(|n| (n.id, n.clone())).collect();
+    let shutdown = state.shutdown.clone();
+    let stream = stream::unfold(
+        (replay, replayed, subscription, shutdown),
+        |(mut replay, replayed, mut sub, shutdown)| async move {
+            if let Some(n) = replay.pop_front() {
+                return Some((
+                    Ok(notification_event(&n)),
+                    (replay, replayed, sub, shutdown),
+                ));
+            }
+            loop {
+                let next = tokio::select! {
+                    () = shutdown.cancelled() => None,
+                    e = sub.recv() => e,
+                };
+                let event = match next? {
+                    // Stored while the replay was read: already sent.
+                    StreamEvent::Notification(n) if replayed.get(&n.id) == Some(&n) => continue,
+                    StreamEvent::Notification(n) => notification_event(&n),
+                    StreamEvent::Announcement(a) => Event::default()
+                        .event("announcement")
+                        .data(serde_json::to_string(&a).unwrap_or_default()),
+                };
+                return Some((Ok(event), (replay, replayed, sub, shutdown)));
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+fn notification_event(n: &Notification) -> Event {
+    Event::default()
+        .event("notification")
+        .id(n.id.to_string())
+        .data(serde_json::to_string(n).unwrap_or_default())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AnnounceBody {
+    text: String,
+}
+
+/// `POST /api/announcements {text}` (admins): `system:announcement` to every
+/// open connection and SSE stream, and a stored `system` notification for
+/// every user. 202 `{count}` (users notified).
+pub(super) async fn announce(
+    AdminUser(admin): AdminUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<AnnounceBody>,
+) -> Result<(StatusCode, Json<PublishAccepted>), AppError> {
+    let text = body.text.trim();
+    let n = text.chars().count();
+    if n == 0 || n > MAX_BODY {
+        return Err(AppError::invalid(
+            "text",
+            format!("must be 1 to {MAX_BODY} characters"),
+        ));
+    }
+    let count = state.chat.notifier().announce(&admin.user, text).await?;
+    Ok((StatusCode::ACCEPTED, Json(PublishAccepted { count })))
+}

@@ -1,0 +1,246 @@
+//! The notification domain: the only place that stores a notification and
+//! then pushes it. After the commit, each recipient's WebSocket connections
+//! get `notification:new` and `notification:unread {count}` (through the
+//! hub) and their SSE streams get the notification (through [`Streams`]).
+//!
+//! Triggers: [`Notifier::on_message`] (mentions and DMs, called by
+//! `chat::send` after its commit), [`Notifier::announce`] (admins) and
+//! [`Notifier::publish`] (the HTTP publish API).
+
+mod streams;
+
+pub use streams::{StreamEvent, Streams, Subscription};
+
+use crate::hub::{ConnId, Hub};
+use crate::storage::{Db, NewNotification, RoomRow, StoreError};
+use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
+use protocol::{RoomName, User, UserId};
+use std::collections::HashSet;
+
+/// Longest notification body taken from a chat message, in characters.
+const EXCERPT_CHARS: usize = 200;
+
+/// Stores and delivers notifications.
+#[derive(Clone)]
+pub struct Notifier {
+    hub: Hub,
+    db: Db,
+    streams: Streams,
+}
+
+impl Notifier {
+    pub fn new(hub: Hub, db: Db) -> Self {
+        Self {
+            hub,
+            db,
+            streams: Streams::default(),
+        }
+    }
+
+    pub fn streams(&self) -> &Streams {
+        &self.streams
+    }
+
+    /// Stores `new` for each of `users` (one transaction), then pushes each
+    /// stored notification to its user's connections and SSE streams.
+    /// Returns how many users it was stored for.
+    pub async fn notify(&self, users: &[UserId], new: &NewNotification) -> Result<u64, StoreError> {
+        if users.is_empty() {
+            return Ok(0);
+        }
+        let stored = self.db.create_notifications(users, new).await?;
+        for s in &stored {
+            self.hub
+                .send_to_user(s.user, ServerEvent::NotificationNew(s.notification.clone()));
+            self.hub.send_to_user(
+                s.user,
+                ServerEvent::NotificationUnread(UnreadCount { count: s.unread }),
+            );
+            self.streams
+                .send(s.user, StreamEvent::Notification(s.notification.clone()));
+        }
+        Ok(stored.len() as u64)
+    }
+
+    /// `notification:read`: marks `ids` (or all, when `None`) of `user`'s
+    /// notifications read; the user's other connections hear the new count.
+    pub async fn mark_read(
+        &self,
+        user: UserId,
+        conn: Option<ConnId>,
+        ids: Option<&[i64]>,
+    ) -> Result<u64, StoreError> {
+        let unread = self.db.mark_notifications_read(user, ids).await?;
+        let event = ServerEvent::NotificationUnread(UnreadCount { count: unread });
+        match conn {
+            Some(conn) => self.hub.send_to_user_except(user, event, conn),
+            None => self.hub.send_to_user(user, event),
+        };
+        Ok(unread)
+    }
+
+    /// An admin announcement: `system:announcement` to every open
+    /// connection and SSE stream at once, and a `system` notification stored
+    /// for every user. Returns the number of users notified.
+    pub async fn announce(&self, from: &User, text: &str) -> Result<u64, StoreError> {
+        let announcement = Announcement {
+            text: text.to_owned(),
+            ts: crate::clock::now_ms(),
+        };
+        self.hub
+            .send_to_all(ServerEvent::SystemAnnouncement(announcement.clone()));
+        self.streams
+            .send_all(&StreamEvent::Announcement(announcement));
+        let users: Vec<UserId> = self
+            .db
+            .users()
+            .await?
+            .into_iter()
+            .map(|u| UserId(u.id))
+            .collect();
+        tracing::info!(by = %from.name, users = users.len(), "announcement");
+        self.notify(
+            &users,
+            &NewNotification {
+                kind: NotificationKind::System,
+                title: "Announcement".into(),
+                body: text.to_owned(),
+                url: None,
+                progress: None,
+                key: None,
+            },
+        )
+        .await
+    }
+
+    /// The triggers of a newly stored chat message, run after its commit:
+    /// in a DM, the other member is notified (`dm`) unless they have a
+    /// connection joined to that DM right now; in any other room, each
+    /// `@name` that names another user who can read the room is notified
+    /// (`mention`). Failures are logged, never returned: the message is sent.
+    pub async fn on_message(&self, room: &RoomRow, author: &User, message: &Message) {
+        let result = if room.is_dm {
+            self.dm(room, author, message).await
+        } else {
+            self.mentions(room, author, message).await
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, room = %room.name, "notification trigger failed");
+        }
+    }
+
+    async fn dm(&self, room: &RoomRow, author: &User, message: &Message) -> Result<(), StoreError> {
+        let recipients: Vec<UserId> = self
+            .db
+            .members(room.id)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u.id)
+            .filter(|id| *id != author.id && !self.hub.user_is_in(*id, &message.room))
+            .collect();
+        self.notify(
+            &recipients,
+            &NewNotification {
+                kind: NotificationKind::Dm,
+                title: format!("New message from {}", author.name),
+                body: excerpt(&message.text),
+                url: Some(mention_url(&message.room, message.seq)),
+                progress: None,
+                key: None,
+            },
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn mentions(
+        &self,
+        room: &RoomRow,
+        author: &User,
+        message: &Message,
+    ) -> Result<(), StoreError> {
+        let mut recipients = Vec::new();
+        for name in mentioned_names(&message.text) {
+            let Some(user) = self.db.user_by_name(&name).await? else {
+                continue;
+            };
+            let id = UserId(user.id);
+            if id == author.id || recipients.contains(&id) {
+                continue;
+            }
+            if room.private && !self.db.is_member(room.id, id).await? {
+                continue;
+            }
+            recipients.push(id);
+        }
+        self.notify(
+            &recipients,
+            &NewNotification {
+                kind: NotificationKind::Mention,
+                title: format!("{} mentioned you in #{}", author.name, message.room),
+                body: excerpt(&message.text),
+                url: Some(mention_url(&message.room, message.seq)),
+                progress: None,
+                key: None,
+            },
+        )
+        .await
+        .map(drop)
+    }
+}
+
+/// Where a notification about message `seq` of `room` leads.
+fn mention_url(room: &RoomName, seq: protocol::Seq) -> String {
+    format!("/rooms/{room}#msg-{seq}")
+}
+
+fn excerpt(text: &str) -> String {
+    if text.chars().count() <= EXCERPT_CHARS {
+        text.to_owned()
+    } else {
+        let mut s: String = text.chars().take(EXCERPT_CHARS - 1).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The distinct names (lower-cased) mentioned as `@name` in `text`. An `@`
+/// counts only at the start or after a character that cannot be part of a
+/// name (so `a@b.com` mentions nobody); trailing `.` and `-` (sentence
+/// punctuation) are not part of the name.
+pub fn mentioned_names(text: &str) -> Vec<String> {
+    let is_name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '-');
+    let mut names = Vec::new();
+    let mut seen = HashSet::new();
+    let mut prev: Option<char> = None;
+    for (i, c) in text.char_indices() {
+        if c == '@' && !prev.is_some_and(is_name_char) {
+            let rest = &text[i + 1..];
+            let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+            let name = rest[..end].trim_end_matches(['.', '-']);
+            if protocol::http::validate_username(name).is_ok() {
+                let lower = name.to_lowercase();
+                if seen.insert(lower.clone()) {
+                    names.push(lower);
+                }
+            }
+        }
+        prev = Some(c);
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mentioned_names;
+
+    #[test]
+    fn finds_mentions_and_ignores_emails() {
+        assert_eq!(
+            mentioned_names("hi @Aiko and @ben. mail me at x@example.com, @aiko again"),
+            vec!["aiko", "ben"]
+        );
+        assert!(mentioned_names("@ alone, @x (too short)").is_empty());
+        assert_eq!(mentioned_names("(@carol_2)"), vec!["carol_2"]);
+    }
+}

@@ -1,0 +1,220 @@
+//! Notifications: created (or updated in place by key) for many users in one
+//! transaction, listed newest first, replayed after an id, marked read.
+
+use super::{now_ms, Db, StoreError};
+use protocol::server::{Notification, NotificationKind};
+use protocol::UserId;
+
+/// What storing a notification needs.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub kind: NotificationKind,
+    pub title: String,
+    pub body: String,
+    pub url: Option<String>,
+    pub progress: Option<u8>,
+    /// Same key, same user: the stored notification is updated in place.
+    pub key: Option<String>,
+}
+
+/// A notification as stored for one user, with that user's unread count
+/// right after storing it.
+#[derive(Debug, Clone)]
+pub struct StoredNotification {
+    pub user: UserId,
+    pub notification: Notification,
+    pub unread: u64,
+}
+
+#[derive(sqlx::FromRow)]
+struct NotificationRow {
+    id: i64,
+    kind: String,
+    title: String,
+    body: String,
+    url: Option<String>,
+    progress: Option<i64>,
+    read: bool,
+    ts: i64,
+}
+
+const COLUMNS: &str = "id, kind, title, body, url, progress, read, ts";
+
+impl NotificationRow {
+    fn into_notification(self) -> Result<Notification, StoreError> {
+        Ok(Notification {
+            id: self.id,
+            kind: parse_kind(&self.kind)?,
+            title: self.title,
+            body: self.body,
+            url: self.url,
+            ts: self.ts,
+            read: self.read,
+            progress: self.progress.and_then(|p| u8::try_from(p).ok()),
+        })
+    }
+}
+
+fn kind_str(kind: NotificationKind) -> &'static str {
+    match kind {
+        NotificationKind::Mention => "mention",
+        NotificationKind::Dm => "dm",
+        NotificationKind::System => "system",
+        NotificationKind::Job => "job",
+        NotificationKind::Custom => "custom",
+    }
+}
+
+fn parse_kind(s: &str) -> Result<NotificationKind, StoreError> {
+    Ok(match s {
+        "mention" => NotificationKind::Mention,
+        "dm" => NotificationKind::Dm,
+        "system" => NotificationKind::System,
+        "job" => NotificationKind::Job,
+        "custom" => NotificationKind::Custom,
+        other => return Err(StoreError::Corrupt(format!("notification kind '{other}'"))),
+    })
+}
+
+fn rows(rows: Vec<NotificationRow>) -> Result<Vec<Notification>, StoreError> {
+    rows.into_iter()
+        .map(NotificationRow::into_notification)
+        .collect()
+}
+
+impl Db {
+    /// Stores `new` for each of `users` in one transaction: a new row, or,
+    /// when `new.key` is set and the user already has a notification with
+    /// that key, that row updated in place (same id, unread again, new ts).
+    pub async fn create_notifications(
+        &self,
+        users: &[UserId],
+        new: &NewNotification,
+    ) -> Result<Vec<StoredNotification>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let ts = now_ms();
+        let mut out = Vec::with_capacity(users.len());
+        let sql = format!(
+            "INSERT INTO notifications (user_id, kind, title, body, url, progress, key, read, ts)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+             ON CONFLICT (user_id, key) WHERE key IS NOT NULL DO UPDATE SET
+                 kind = excluded.kind, title = excluded.title, body = excluded.body,
+                 url = excluded.url, progress = excluded.progress, read = 0, ts = excluded.ts
+             RETURNING {COLUMNS}"
+        );
+        for user in users {
+            let row = sqlx::query_as::<_, NotificationRow>(&sql)
+                .bind(user.0)
+                .bind(kind_str(new.kind))
+                .bind(&new.title)
+                .bind(&new.body)
+                .bind(new.url.as_deref())
+                .bind(new.progress.map(i64::from))
+                .bind(new.key.as_deref())
+                .bind(ts)
+                .fetch_one(&mut *tx)
+                .await?;
+            let unread = sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+            )
+            .bind(user.0)
+            .fetch_one(&mut *tx)
+            .await?;
+            out.push(StoredNotification {
+                user: *user,
+                notification: row.into_notification()?,
+                unread: unread.max(0) as u64,
+            });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// `user`'s notifications, newest first (by id), at most `limit`.
+    pub async fn notifications(
+        &self,
+        user: UserId,
+        unread_only: bool,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let filter = if unread_only { "AND read = 0" } else { "" };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = ? {filter} ORDER BY id DESC LIMIT ?"
+        );
+        rows(
+            sqlx::query_as::<_, NotificationRow>(&sql)
+                .bind(user.0)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// `user`'s notifications with an id above `after`, oldest first, at
+    /// most `limit` (SSE replay after `Last-Event-ID`).
+    pub async fn notifications_after(
+        &self,
+        user: UserId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+        );
+        rows(
+            sqlx::query_as::<_, NotificationRow>(&sql)
+                .bind(user.0)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    /// Marks `ids` (only `user`'s own; others are ignored), or all of
+    /// `user`'s notifications when `ids` is `None`, as read. Returns the
+    /// unread count after.
+    pub async fn mark_notifications_read(
+        &self,
+        user: UserId,
+        ids: Option<&[i64]>,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        match ids {
+            None => {
+                sqlx::query("UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0")
+                    .bind(user.0)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(ids) => {
+                for id in ids {
+                    sqlx::query("UPDATE notifications SET read = 1 WHERE user_id = ? AND id = ?")
+                        .bind(user.0)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        let unread = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+        )
+        .bind(user.0)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(unread.max(0) as u64)
+    }
+
+    /// How many of `user`'s notifications are unread.
+    pub async fn unread_notifications(&self, user: UserId) -> Result<u64, StoreError> {
+        let n = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+        )
+        .bind(user.0)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+}

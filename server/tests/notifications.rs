@@ -1,0 +1,556 @@
+//! Notifications against the real server and a real SQLite file: the
+//! triggers (mention, DM, announcement), the publish API, `notification:read`,
+//! delivery over SSE with `Last-Event-ID` replay, and stored notifications
+//! waiting for an offline user.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::{room, Client, TestServer, DEADLOCK_GUARD};
+use protocol::client::{DmOpen, NotificationRead};
+use protocol::http::{AuthResponse, CreateRoom, Credentials};
+use protocol::server::{Notification, NotificationKind};
+use protocol::{Ack, ClientMsg, ServerEvent};
+use serde_json::{json, Value};
+
+const KEY: &str = "test-key-1";
+const KEY2: &str = "test-key-2";
+
+async fn server() -> TestServer {
+    TestServer::start_with(|c| c.api_key = vec![KEY.into(), KEY2.into()]).await
+}
+
+async fn new_notification(client: &mut Client) -> Notification {
+    client
+        .next_event(|e| match e {
+            ServerEvent::NotificationNew(n) => Some(n.clone()),
+            _ => None,
+        })
+        .await
+}
+
+async fn unread_event(client: &mut Client) -> u64 {
+    client
+        .next_event(|e| match e {
+            ServerEvent::NotificationUnread(u) => Some(u.count),
+            _ => None,
+        })
+        .await
+}
+
+async fn list(server: &TestServer, token: &str, query: &str) -> Vec<Notification> {
+    let (status, body) = server
+        .get(&format!("/api/notifications{query}"), token)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).unwrap()
+}
+
+async fn publish(server: &TestServer, key: &str, body: &Value) -> (u16, Value) {
+    server.post("/api/notifications", key, body).await
+}
+
+#[tokio::test]
+async fn a_mention_notifies_the_mentioned_user_only() {
+    let server = server().await;
+    let (mut aiko, aiko_token) = server.user_token("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let carol_token = server.register("carol").await;
+    aiko.join("general").await;
+    ben.join("general").await;
+
+    let sent = aiko
+        .say("general", "hi @Ben, and @aiko, mail x@carol.com")
+        .await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(n.kind, NotificationKind::Mention);
+    assert_eq!(n.title, "aiko mentioned you in #general");
+    assert_eq!(
+        n.url.as_deref(),
+        Some(format!("/rooms/general#msg-{}", sent.seq).as_str())
+    );
+    assert!(!n.read);
+    assert_eq!(unread_event(&mut ben).await, 1);
+    // Not for self-mentions, not for an e-mail address.
+    assert!(list(&server, &aiko_token, "").await.is_empty());
+    assert!(list(&server, &carol_token, "").await.is_empty());
+    assert_eq!(list(&server, &ben_token, "").await, vec![n]);
+
+    // A private room: only members who can read it are notified.
+    let (status, _) = server
+        .post(
+            "/api/rooms",
+            &aiko_token,
+            &CreateRoom {
+                name: room("secret"),
+                private: true,
+            },
+        )
+        .await;
+    assert_eq!(status, 201);
+    aiko.join("secret").await;
+    aiko.say("secret", "@carol cannot read this").await;
+    assert!(list(&server, &carol_token, "").await.is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dm_notifies_its_recipient_unless_they_have_it_open() {
+    let server = server().await;
+    let (mut aiko, _) = server.user_token("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let dm = match aiko
+        .request(ClientMsg::DmOpen(DmOpen { user: "ben".into() }))
+        .await
+    {
+        Ack::DmOpened(d) => d.room,
+        other => panic!("expected dm:open ack, got {other:?}"),
+    };
+    aiko.join(dm.as_str()).await;
+
+    // Ben is online but not looking at the DM: notified.
+    let sent = aiko.say(dm.as_str(), "are you there?").await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(n.kind, NotificationKind::Dm);
+    assert_eq!(n.title, "New message from aiko");
+    assert_eq!(n.body, "are you there?");
+    assert_eq!(
+        n.url.as_deref(),
+        Some(format!("/rooms/{dm}#msg-{}", sent.seq).as_str())
+    );
+    assert_eq!(unread_event(&mut ben).await, 1);
+
+    // Ben opens the DM: the next message is not a notification. The
+    // trigger runs before the sender's ack, so the list is final here.
+    ben.join(dm.as_str()).await;
+    aiko.say(dm.as_str(), "good, you are here").await;
+    let stored = list(&server, &ben_token, "").await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_announcement_reaches_everyone_live_and_is_stored() {
+    let server = server().await;
+    let (mut aiko, aiko_token) = server.user_token("aiko").await; // first user: admin
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let carol_token = server.register("carol").await; // offline
+
+    let (status, body) = server
+        .post("/api/announcements", &ben_token, &json!({"text": "hi"}))
+        .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = server
+        .post("/api/announcements", &aiko_token, &json!({"text": ""}))
+        .await;
+    assert_eq!((status, body["field"].as_str()), (400, Some("text")));
+
+    let (status, body) = server
+        .post(
+            "/api/announcements",
+            &aiko_token,
+            &json!({"text": "maintenance at 18:00"}),
+        )
+        .await;
+    assert_eq!((status, body["count"].as_u64()), (202, Some(3)), "{body}");
+    for client in [&mut aiko, &mut ben] {
+        let text = client
+            .next_event(|e| match e {
+                ServerEvent::SystemAnnouncement(a) => Some(a.text.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(text, "maintenance at 18:00");
+        let n = new_notification(client).await;
+        assert_eq!(n.kind, NotificationKind::System);
+        assert_eq!(n.body, "maintenance at 18:00");
+    }
+    let stored = list(&server, &carol_token, "?unread_only=true").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].kind, NotificationKind::System);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_publish_api_checks_keys_payloads_and_recipients() {
+    let server = server().await;
+    let aiko_token = server.register("aiko").await; // admin
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let carol_token = server.register("carol").await;
+    let ok = json!({"to": "ben", "kind": "custom", "title": "Hello", "body": "from a script"});
+
+    // 401 without a key or with an unknown one; 403 for a non-admin token.
+    let res = reqwest::Client::new()
+        .post(server.url("/api/notifications"))
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (status, body) = publish(&server, "wrong-key", &ok).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(publish(&server, &ben_token, &ok).await.0, 403);
+
+    // 400 naming the field.
+    for (bad, field) in [
+        (
+            json!({"to": "ben", "kind": "custom", "title": "", "body": ""}),
+            "title",
+        ),
+        (
+            json!({"to": "ben", "kind": "custom", "title": "x".repeat(201), "body": ""}),
+            "title",
+        ),
+        (
+            json!({"to": "ben", "kind": "custom", "body": "no title"}),
+            "title",
+        ),
+        (
+            json!({"to": "ben", "kind": "custom", "title": "t", "body": "b".repeat(2001)}),
+            "body",
+        ),
+        (
+            json!({"to": "ben", "kind": "custom", "title": "t", "body": "", "url": "javascript:alert(1)"}),
+            "url",
+        ),
+        (
+            json!({"to": "ben", "kind": "custom", "title": "t", "body": "", "url": "//evil.example"}),
+            "url",
+        ),
+        (
+            json!({"to": "ben", "kind": "job", "title": "t", "body": "", "progress": 101}),
+            "progress",
+        ),
+        (
+            json!({"to": "ben", "kind": "nope", "title": "t", "body": ""}),
+            "kind",
+        ),
+        (
+            json!({"to": 5, "kind": "custom", "title": "t", "body": ""}),
+            "to",
+        ),
+    ] {
+        let (status, body) = publish(&server, KEY, &bad).await;
+        assert_eq!(status, 400, "{bad} → {body}");
+        assert_eq!(body["field"].as_str(), Some(field), "{bad} → {body}");
+    }
+
+    // 404 naming the unknown user; nothing is stored for the others.
+    let (status, body) = publish(
+        &server,
+        KEY,
+        &json!({"to": ["ben", "nobody"], "kind": "custom", "title": "t", "body": ""}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert!(
+        body["message"].as_str().unwrap().contains("nobody"),
+        "{body}"
+    );
+    assert!(list(&server, &ben_token, "").await.is_empty());
+
+    // One user, by key or by an admin's token.
+    let (status, body) = publish(&server, KEY2, &ok).await;
+    assert_eq!((status, body), (202, json!({"count": 1})));
+    let n = new_notification(&mut ben).await;
+    assert_eq!(
+        (n.kind, n.title.as_str()),
+        (NotificationKind::Custom, "Hello")
+    );
+    assert_eq!(unread_event(&mut ben).await, 1);
+    assert_eq!(publish(&server, &aiko_token, &ok).await.0, 202);
+
+    // "*" reaches every user.
+    let (status, body) = publish(
+        &server,
+        KEY,
+        &json!({"to": "*", "kind": "system", "title": "All", "body": "hands", "url": "/"}),
+    )
+    .await;
+    assert_eq!((status, body), (202, json!({"count": 3})));
+    for token in [&aiko_token, &ben_token, &carol_token] {
+        let stored = list(&server, token, "").await;
+        assert_eq!(stored[0].title, "All", "newest first");
+        assert_eq!(stored[0].url.as_deref(), Some("/"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_job_notification_with_a_key_updates_in_place() {
+    let server = server().await;
+    server.register("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let job = |progress: u8| {
+        json!({"to": "ben", "kind": "job", "title": "Export", "body": format!("{progress}%"),
+               "progress": progress, "key": "export-42"})
+    };
+    let mut ids = Vec::new();
+    for progress in [0, 50, 100] {
+        assert_eq!(publish(&server, KEY, &job(progress)).await.0, 202);
+        let n = new_notification(&mut ben).await;
+        assert_eq!(n.progress, Some(progress));
+        assert!(!n.read);
+        ids.push(n.id);
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let stored = list(&server, &ben_token, "").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].progress, stored[0].body.as_str()),
+        (Some(100), "100%")
+    );
+
+    // Read, then updated again: unread again, still the same id.
+    let ack = ben
+        .request(ClientMsg::NotificationRead(NotificationRead {
+            ids: None,
+            all: Some(true),
+        }))
+        .await;
+    assert!(matches!(ack, Ack::Unread(u) if u.unread == 0));
+    assert_eq!(publish(&server, KEY, &job(100)).await.0, 202);
+    let unread = list(&server, &ben_token, "?unread_only=true").await;
+    assert_eq!(unread.len(), 1);
+    assert_eq!(unread[0].id, ids[0]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn publishing_is_rate_limited_per_key() {
+    let server = TestServer::start_with(|c| {
+        c.api_key = vec![KEY.into(), KEY2.into()];
+        c.limits.publish_per_min = 2.0;
+    })
+    .await;
+    server.register("aiko").await;
+    let body = json!({"to": "aiko", "kind": "custom", "title": "t", "body": ""});
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    let res = reqwest::Client::new()
+        .post(server.url("/api/notifications"))
+        .bearer_auth(KEY)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    // Another key has its own budget.
+    assert_eq!(publish(&server, KEY2, &body).await.0, 202);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn notification_read_acks_the_count_and_tells_the_other_tabs() {
+    let server = server().await;
+    server.register("aiko").await;
+    let (mut tab1, ben_token) = server.user_token("ben").await;
+    let mut tab2 = server.connect_token(&ben_token).await;
+    for title in ["one", "two", "three"] {
+        let body = json!({"to": "ben", "kind": "custom", "title": title, "body": ""});
+        assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    }
+    let stored = list(&server, &ben_token, "").await;
+    assert_eq!(stored.len(), 3);
+    // Every tab: each notification, then the new count.
+    for count in 1..=3 {
+        new_notification(&mut tab2).await;
+        assert_eq!(unread_event(&mut tab2).await, count);
+    }
+
+    let ack = tab1
+        .request(ClientMsg::NotificationRead(NotificationRead {
+            ids: Some(vec![stored[0].id]),
+            all: None,
+        }))
+        .await;
+    assert!(matches!(ack, Ack::Unread(u) if u.unread == 2), "{ack:?}");
+    assert_eq!(unread_event(&mut tab2).await, 2);
+
+    let err = tab1
+        .request_error(ClientMsg::NotificationRead(NotificationRead {
+            ids: Some(vec![]),
+            all: None,
+        }))
+        .await;
+    assert_eq!(err.field.as_deref(), Some("ids"));
+
+    let ack = tab1
+        .request(ClientMsg::NotificationRead(NotificationRead {
+            ids: None,
+            all: Some(true),
+        }))
+        .await;
+    assert!(matches!(ack, Ack::Unread(u) if u.unread == 0), "{ack:?}");
+    assert_eq!(unread_event(&mut tab2).await, 0);
+    assert!(list(&server, &ben_token, "?unread_only=true")
+        .await
+        .is_empty());
+    assert_eq!(list(&server, &ben_token, "").await.len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_offline_user_finds_stored_notifications_at_next_login() {
+    let server = server().await;
+    server.register("aiko").await;
+    server.register("ben").await; // registered, never connected
+    for title in ["first", "second"] {
+        let body = json!({"to": "ben", "kind": "custom", "title": title, "body": "while away"});
+        assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    }
+    let login = reqwest::Client::new()
+        .post(server.url("/api/auth/login"))
+        .json(&Credentials {
+            username: "ben".into(),
+            password: "password-ben".into(),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let token = login.json::<AuthResponse>().await.unwrap().token;
+    let unread = list(&server, &token, "?unread_only=true").await;
+    let titles: Vec<&str> = unread.iter().map(|n| n.title.as_str()).collect();
+    assert_eq!(titles, ["second", "first"], "newest first");
+    assert!(unread.iter().all(|n| !n.read));
+    server.stop().await;
+}
+
+/// One parsed Server-Sent Event.
+#[derive(Debug, Clone, PartialEq)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: String,
+}
+
+/// Reads an SSE response chunk by chunk, yielding complete events
+/// (comments, i.e. keep-alives, are skipped).
+struct SseReader {
+    res: reqwest::Response,
+    buf: String,
+}
+
+impl SseReader {
+    async fn open(server: &TestServer, token: &str, last_event_id: Option<i64>) -> Self {
+        let mut req = reqwest::Client::new()
+            .get(server.url(&format!("/api/events?token={token}")))
+            .header("accept", "text/event-stream");
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let ctype = res.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ctype.starts_with("text/event-stream"), "{ctype}");
+        Self {
+            res,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event, or `None` when the stream ended.
+    async fn next(&mut self) -> Option<Sse> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut event = Sse {
+                    event: "message".into(),
+                    id: None,
+                    data: String::new(),
+                };
+                let mut any = false;
+                for line in block.lines() {
+                    if line.starts_with(':') || line.is_empty() {
+                        continue;
+                    }
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
+                    any = true;
+                    match field {
+                        "event" => event.event = value,
+                        "id" => event.id = Some(value),
+                        "data" => event.data.push_str(&value),
+                        _ => {}
+                    }
+                }
+                if any {
+                    return Some(event);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(DEADLOCK_GUARD, self.res.chunk())
+                .await
+                .expect("an SSE chunk before the deadlock guard")
+                .ok()??;
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    async fn notification(&mut self) -> (i64, Notification) {
+        let e = self.next().await.expect("an event");
+        assert_eq!(e.event, "notification", "{e:?}");
+        let n: Notification = serde_json::from_str(&e.data).unwrap();
+        assert_eq!(e.id, Some(n.id.to_string()));
+        (n.id, n)
+    }
+}
+
+#[tokio::test]
+async fn sse_replays_what_was_stored_after_last_event_id() {
+    let server = server().await;
+    let aiko_token = server.register("aiko").await;
+    let ben_token = server.register("ben").await;
+    let to_ben = |title: &str| json!({"to": "ben", "kind": "custom", "title": title, "body": "b"});
+
+    // Live: subscribed, then published.
+    let mut sse = SseReader::open(&server, &ben_token, None).await;
+    assert_eq!(publish(&server, KEY, &to_ben("before")).await.0, 202);
+    let (last_id, n) = sse.notification().await;
+    assert_eq!(n.title, "before");
+    // Announcements come as their own event type.
+    let (status, _) = server
+        .post(
+            "/api/announcements",
+            &aiko_token,
+            &json!({"text": "hello all"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let e = sse.next().await.unwrap();
+    assert_eq!(e.event, "announcement");
+    assert_eq!(
+        serde_json::from_str::<Value>(&e.data).unwrap()["text"],
+        "hello all"
+    );
+    let (announced_id, _) = sse.notification().await;
+    drop(sse);
+
+    // Offline: three more.
+    for title in ["one", "two", "three"] {
+        assert_eq!(publish(&server, KEY, &to_ben(title)).await.0, 202);
+    }
+
+    // Reconnect with Last-Event-ID: exactly those three, in order, then live.
+    let mut sse = SseReader::open(&server, &ben_token, Some(announced_id)).await;
+    let mut titles = Vec::new();
+    for _ in 0..3 {
+        let (id, n) = sse.notification().await;
+        assert!(id > last_id && id > announced_id);
+        titles.push(n.title);
+    }
+    assert_eq!(titles, ["one", "two", "three"]);
+    assert_eq!(publish(&server, KEY, &to_ben("live")).await.0, 202);
+    assert_eq!(
+        sse.notification().await.1.title,
+        "live",
+        "nothing else was replayed"
+    );
+
+    // Shutdown ends the stream.
+    server.stop().await;
+    assert_eq!(sse.next().await, None);
+}

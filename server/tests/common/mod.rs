@@ -27,6 +27,14 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
+    /// The SQLite file this harness made (removed on `stop`).
+    own_db: Option<std::path::PathBuf>,
+}
+
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
 }
 
 impl TestServer {
@@ -40,12 +48,13 @@ impl TestServer {
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let db = std::env::temp_dir().join(format!("hibiki-test-{}-{n}.db", std::process::id()));
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
+        remove_db(&db);
         config.database_url = format!("sqlite://{}", db.display());
         config.log = std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into());
+        let default_url = config.database_url.clone();
         tweak(&mut config);
+        // A test that points at its own file keeps it (e.g. to restart on it).
+        let own_db = (config.database_url == default_url).then_some(db);
         server::telemetry::init(&config.log);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -61,6 +70,7 @@ impl TestServer {
             addr,
             stop: Some(stop),
             handle: Some(handle),
+            own_db,
         }
     }
 
@@ -78,6 +88,9 @@ impl TestServer {
                 .await
                 .expect("stops")
                 .expect("no panic");
+        }
+        if let Some(db) = self.own_db.take() {
+            remove_db(&db);
         }
     }
 

@@ -85,6 +85,12 @@ export default defineConfig({
       // Tests type faster than people; the frame limits are covered by
       // server/tests/security.rs.
       HIBIKI_FRAME_BURST: '500',
+      // The publisher key tests/notifications.spec.ts sends to POST
+      // /api/notifications (API_KEY in tests/support/hibiki.ts).
+      HIBIKI_API_KEY: 'e2e-publisher-key',
+      // A key may publish 60 times a minute; the notification tests publish
+      // in quick bursts (the limit is covered by the server's own tests).
+      HIBIKI_PUBLISH_PER_MIN: '10000',
       // The server's stdout is piped into the report; keep request logs out.
       RUST_LOG: process.env.RUST_LOG ?? 'info,tower_http=warn',
     },

@@ -10,6 +10,8 @@
 //! - [`realtime`]: the WebSocket client (`ChatClient`), provided here so that it
 //!   outlives page changes. Its socket exists only in the browser; on the
 //!   server it renders the initial "Connecting…" state.
+//! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
+//!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
@@ -21,6 +23,7 @@ pub mod api;
 pub mod components;
 pub mod format;
 pub mod linkify;
+pub mod notifications;
 pub mod pages;
 pub mod realtime;
 pub mod state;

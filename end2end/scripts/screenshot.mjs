@@ -1,5 +1,7 @@
-// Takes the README screenshot: two users chatting. Run against a running
-// server (default http://127.0.0.1:3000): `node scripts/screenshot.mjs [url] [out.png]`.
+// Takes the README screenshot: two users chatting, a mention and a job's
+// progress in the open notification panel, and a toast. Run against a running
+// server started with an API key (default http://127.0.0.1:3000):
+//   HIBIKI_API_KEY=change-me node scripts/screenshot.mjs [url] [out.png]
 import { chromium } from '@playwright/test';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:3000';
@@ -34,6 +36,30 @@ for (const [who, text] of lines) {
   await composer.press('Enter');
   await pages[1 - who].getByRole('log', { name: 'Messages' }).getByText(text).waitFor();
 }
+// Notifications for aiko: a job publishing its progress, then ben's mention.
+const key = process.env.HIBIKI_API_KEY ?? 'change-me';
+const publish = async (body) => {
+  const res = await pages[0].request.post('/api/notifications', {
+    headers: { Authorization: `Bearer ${key}` },
+    data: { to: users[0], ...body },
+  });
+  if (res.status() !== 202) throw new Error(`publish: ${res.status()} ${await res.text()}`);
+};
+const job = { kind: 'job', title: 'Nightly export', key: `export-${tag}` };
+await publish({ ...job, body: 'Exporting 1,240 messages…', progress: 10 });
+const mention = `@${users[0]} can you review the checklist before 11?`;
+const composer = pages[1].getByRole('textbox', { name: 'Message' });
+await composer.fill(mention);
+await composer.press('Enter');
+const bell = pages[0].getByRole('button', { name: /^Notifications/ });
+await bell.click();
+const panel = pages[0].getByRole('region', { name: 'Notifications', exact: true });
+await panel.getByText(`${users[1]} mentioned you`).waitFor();
+await publish({ ...job, body: 'Exporting 1,240 messages…', progress: 65 });
+await panel.locator('progress[aria-valuenow="65"]').waitFor();
+const toast = pages[0].getByRole('region', { name: 'Toasts' }).getByRole('status').first();
+await toast.waitFor();
+await toast.hover();
 await pages[0].screenshot({ path: out });
 await browser.close();
 console.log(`wrote ${out}`);

@@ -117,18 +117,7 @@ impl ClientMsg {
                 }
                 Ok(())
             }
-            Self::NotificationRead(r) => match (&r.ids, r.all) {
-                (Some(ids), None | Some(false)) if !ids.is_empty() => Ok(()),
-                (None, Some(true)) => Ok(()),
-                (Some(_), Some(true)) => Err(ErrorPayload::invalid(
-                    "ids",
-                    "give either `ids` or `all: true`, not both",
-                )),
-                _ => Err(ErrorPayload::invalid(
-                    "ids",
-                    "give a non-empty `ids` or `all: true`",
-                )),
-            },
+            Self::NotificationRead(r) => r.target().map(drop),
             Self::RoomInvite(i) if i.user.trim().is_empty() => {
                 Err(ErrorPayload::invalid("user", "must not be empty"))
             }
@@ -216,6 +205,28 @@ pub struct NotificationRead {
     pub ids: Option<Vec<i64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
+}
+
+impl NotificationRead {
+    /// Which notifications to mark read: `Ok(Some(ids))` for those ids,
+    /// `Ok(None)` for all of them. The one rule for both doors (the WebSocket
+    /// `notification:read` and `POST /api/notifications/read`), so they can
+    /// never disagree: a non-empty `ids` or `all: true`, not both; otherwise
+    /// an `invalid` error naming `ids`.
+    pub fn target(&self) -> Result<Option<&[i64]>, ErrorPayload> {
+        match (&self.ids, self.all) {
+            (Some(ids), None | Some(false)) if !ids.is_empty() => Ok(Some(ids)),
+            (None, Some(true)) => Ok(None),
+            (Some(_), Some(true)) => Err(ErrorPayload::invalid(
+                "ids",
+                "give either `ids` or `all: true`, not both",
+            )),
+            _ => Err(ErrorPayload::invalid(
+                "ids",
+                "give a non-empty `ids` or `all: true`",
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

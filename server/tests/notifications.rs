@@ -10,7 +10,7 @@ mod common;
 use common::{room, Client, TestServer, DEADLOCK_GUARD};
 use protocol::client::{DmOpen, NotificationRead};
 use protocol::http::{AuthResponse, CreateRoom, Credentials};
-use protocol::server::{Notification, NotificationKind};
+use protocol::server::{Notification, NotificationKind, UnreadAck, UnreadCount};
 use protocol::{Ack, ClientMsg, ServerEvent};
 use serde_json::{json, Value};
 
@@ -497,6 +497,16 @@ impl SseReader {
         assert_eq!(e.id, Some(n.id.to_string()));
         (n.id, n)
     }
+
+    /// The next event, which must be `unread`: its count. It never carries
+    /// an id (only notifications move `Last-Event-ID`).
+    async fn unread(&mut self) -> u64 {
+        let e = self.next().await.expect("an event");
+        assert_eq!(e.event, "unread", "{e:?}");
+        assert_eq!(e.id, None, "{e:?}");
+        let count: UnreadCount = serde_json::from_str(&e.data).unwrap();
+        count.count
+    }
 }
 
 #[tokio::test]
@@ -508,9 +518,11 @@ async fn sse_replays_what_was_stored_after_last_event_id() {
 
     // Live: subscribed, then published.
     let mut sse = SseReader::open(&server, &ben_token, None).await;
+    assert_eq!(sse.unread().await, 0);
     assert_eq!(publish(&server, KEY, &to_ben("before")).await.0, 202);
     let (last_id, n) = sse.notification().await;
     assert_eq!(n.title, "before");
+    assert_eq!(sse.unread().await, 1);
     // Announcements come as their own event type.
     let (status, _) = server
         .post(
@@ -527,6 +539,7 @@ async fn sse_replays_what_was_stored_after_last_event_id() {
         "hello all"
     );
     let (announced_id, _) = sse.notification().await;
+    assert_eq!(sse.unread().await, 2);
     drop(sse);
 
     // Offline: three more.
@@ -534,8 +547,10 @@ async fn sse_replays_what_was_stored_after_last_event_id() {
         assert_eq!(publish(&server, KEY, &to_ben(title)).await.0, 202);
     }
 
-    // Reconnect with Last-Event-ID: exactly those three, in order, then live.
+    // Reconnect with Last-Event-ID: the count, exactly those three, in
+    // order, then live.
     let mut sse = SseReader::open(&server, &ben_token, Some(announced_id)).await;
+    assert_eq!(sse.unread().await, 5);
     let mut titles = Vec::new();
     for _ in 0..3 {
         let (id, n) = sse.notification().await;
@@ -549,8 +564,150 @@ async fn sse_replays_what_was_stored_after_last_event_id() {
         "live",
         "nothing else was replayed"
     );
+    assert_eq!(sse.unread().await, 6);
 
     // Shutdown ends the stream.
     server.stop().await;
     assert_eq!(sse.next().await, None);
+}
+
+/// `POST /api/notifications/read` *(extension)* as the caller.
+async fn mark_read_http(server: &TestServer, token: &str, body: &Value) -> (u16, Value) {
+    server.post("/api/notifications/read", token, body).await
+}
+
+/// `GET /api/notifications/unread` *(extension)*: the caller's count.
+async fn unread_http(server: &TestServer, token: &str) -> u64 {
+    let (status, body) = server.get("/api/notifications/unread", token).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value::<UnreadCount>(body).unwrap().count
+}
+
+/// Publishes `titles` to ben and waits until `ws` (one of ben's connections)
+/// has heard each; returns what is stored, newest first.
+async fn publish_to_ben(
+    server: &TestServer,
+    ws: &mut Client,
+    token: &str,
+    titles: &[&str],
+) -> Vec<Notification> {
+    for title in titles {
+        let body = json!({"to": "ben", "kind": "custom", "title": title, "body": ""});
+        assert_eq!(publish(server, KEY, &body).await.0, 202);
+        new_notification(ws).await;
+        unread_event(ws).await;
+    }
+    list(server, token, "").await
+}
+
+#[tokio::test]
+async fn http_mark_read_answers_the_count_and_tells_every_websocket() {
+    let server = server().await;
+    server.register("aiko").await;
+    let (mut ws, ben_token) = server.user_token("ben").await;
+    let stored = publish_to_ben(&server, &mut ws, &ben_token, &["one", "two", "three"]).await;
+    assert_eq!(stored.len(), 3);
+
+    // One: the answer and the WebSocket agree on the new count.
+    let (status, body) = mark_read_http(&server, &ben_token, &json!({"ids": [stored[0].id]})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_value::<UnreadAck>(body).unwrap().unread, 2);
+    assert_eq!(unread_event(&mut ws).await, 2);
+
+    // All.
+    let (status, body) = mark_read_http(&server, &ben_token, &json!({"all": true})).await;
+    assert_eq!((status, body), (200, json!({"unread": 0})));
+    assert_eq!(unread_event(&mut ws).await, 0);
+    assert!(list(&server, &ben_token, "?unread_only=true")
+        .await
+        .is_empty());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn http_mark_read_refuses_bad_bodies_and_strangers() {
+    let server = server().await;
+    let ben_token = server.register("ben").await;
+    for bad in [
+        json!({}),
+        json!({"ids": []}),
+        json!({"all": false}),
+        json!({"ids": [1], "all": true}),
+        json!({"ids": "all"}),
+    ] {
+        let (status, body) = mark_read_http(&server, &ben_token, &bad).await;
+        assert_eq!(status, 400, "{bad} → {body}");
+        assert_eq!(body["code"].as_str(), Some("invalid"), "{bad} → {body}");
+        assert_eq!(body["field"].as_str(), Some("ids"), "{bad} → {body}");
+    }
+
+    // No session: 401 on both routes.
+    let http = reqwest::Client::new();
+    let res = http
+        .post(server.url("/api/notifications/read"))
+        .json(&json!({"all": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = http
+        .get(server.url("/api/notifications/unread"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let (status, _) = mark_read_http(&server, "not-a-token", &json!({"all": true})).await;
+    assert_eq!(status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_unread_count_over_http_follows_publish_and_read() {
+    let server = server().await;
+    server.register("aiko").await;
+    let (mut ws, ben_token) = server.user_token("ben").await;
+    assert_eq!(unread_http(&server, &ben_token).await, 0);
+    let stored = publish_to_ben(&server, &mut ws, &ben_token, &["one", "two"]).await;
+    assert_eq!(unread_http(&server, &ben_token).await, 2);
+    let (status, _) = mark_read_http(&server, &ben_token, &json!({"ids": [stored[1].id]})).await;
+    assert_eq!(status, 200);
+    assert_eq!(unread_http(&server, &ben_token).await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sse_carries_the_unread_count_on_open_and_on_every_change() {
+    let server = server().await;
+    server.register("aiko").await;
+    let (mut ws, ben_token) = server.user_token("ben").await;
+    publish_to_ben(&server, &mut ws, &ben_token, &["earlier"]).await;
+
+    // Opened: the current count comes first.
+    let mut sse = SseReader::open(&server, &ben_token, None).await;
+    assert_eq!(sse.unread().await, 1);
+
+    // A publish: the notification, then the incremented count.
+    let body = json!({"to": "ben", "kind": "custom", "title": "live", "body": ""});
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    assert_eq!(sse.notification().await.1.title, "live");
+    assert_eq!(sse.unread().await, 2);
+
+    // Read over HTTP: the stream hears 0.
+    let (status, _) = mark_read_http(&server, &ben_token, &json!({"all": true})).await;
+    assert_eq!(status, 200);
+    assert_eq!(sse.unread().await, 0);
+
+    // Read over the WebSocket: the stream hears that too.
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    let (id, _) = sse.notification().await;
+    assert_eq!(sse.unread().await, 1);
+    let ack = ws
+        .request(ClientMsg::NotificationRead(NotificationRead {
+            ids: Some(vec![id]),
+            all: None,
+        }))
+        .await;
+    assert!(matches!(ack, Ack::Unread(u) if u.unread == 0), "{ack:?}");
+    assert_eq!(sse.unread().await, 0);
+    server.stop().await;
 }

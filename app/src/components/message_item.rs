@@ -20,6 +20,16 @@ pub fn message_dom_id(seq: Seq) -> String {
     format!("msg-{seq}")
 }
 
+/// The message a URL fragment points at: `#msg-12` → 12 (the links of
+/// mention and DM notifications).
+pub fn seq_from_hash(hash: &str) -> Option<Seq> {
+    hash.strip_prefix('#')
+        .unwrap_or(hash)
+        .strip_prefix("msg-")?
+        .parse()
+        .ok()
+}
+
 /// A `<li>` with avatar, author and time when it starts a group. In
 /// continuation rows the author stays in the text for screen readers (visually
 /// hidden) and the time shows in the gutter on hover.
@@ -152,7 +162,7 @@ fn Quote(reply: ReplyRef, room: RoomName) -> impl IntoView {
 
 /// Scrolls message `seq` into view, focuses and briefly highlights it.
 /// Returns whether it is on the page.
-fn jump_to(seq: Seq) -> bool {
+pub(crate) fn jump_to(seq: Seq) -> bool {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -193,4 +203,18 @@ fn message_text(text: &str) -> impl IntoView {
             .into_any(),
         })
         .collect_view()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{message_dom_id, seq_from_hash};
+
+    #[test]
+    fn fragments_name_messages() {
+        assert_eq!(seq_from_hash(&format!("#{}", message_dom_id(12))), Some(12));
+        assert_eq!(seq_from_hash("msg-3"), Some(3));
+        assert_eq!(seq_from_hash("#msg-"), None);
+        assert_eq!(seq_from_hash("#top"), None);
+        assert_eq!(seq_from_hash(""), None);
+    }
 }

@@ -54,6 +54,7 @@ pub fn MessageList(room: RoomName) -> impl IntoView {
     let is_empty = move || messages.with(Vec::is_empty) && outbox.with(Outbox::is_empty);
     let list_ref = NodeRef::<leptos::html::Ol>::new();
     let follow = follow_newest(list_ref, messages, outbox);
+    show_linked_message(messages);
     let me = client.me().map(|u| u.id);
     let seen = move || {
         let names = store
@@ -118,6 +119,34 @@ pub fn MessageList(room: RoomName) -> impl IntoView {
             <p class="messages__empty">"No messages yet. Say hello!"</p>
         </Show>
     }
+}
+
+/// A link to `/rooms/{room}#msg-{seq}` (from a notification) scrolls to that
+/// message and highlights it once it is loaded; each fragment once, so the
+/// reader can scroll away.
+fn show_linked_message(messages: RwSignal<Vec<Message>>) {
+    let location = leptos_router::hooks::use_location();
+    Effect::new(move |shown: Option<Option<String>>| {
+        let hash = location.hash.get();
+        let shown = shown.flatten();
+        let Some(seq) = crate::components::message_item::seq_from_hash(&hash) else {
+            return shown;
+        };
+        if shown.as_deref() == Some(hash.as_str()) {
+            return shown;
+        }
+        if !messages.with(|m| m.iter().any(|m| m.seq == seq)) {
+            return shown;
+        }
+        // After the frame in which the list follows its newest message.
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(move || {
+            request_animation_frame(move || {
+                crate::components::message_item::jump_to(seq);
+            });
+        });
+        Some(hash)
+    });
 }
 
 /// Keeps the newest message in view while the reader is at the bottom.

@@ -8,6 +8,8 @@ pub mod member_list;
 pub mod message_item;
 pub mod message_list;
 pub mod new_room;
+pub mod notification_bell;
 pub mod sidebar;
+pub mod toasts;
 pub mod typing_indicator;
 pub mod user_menu;

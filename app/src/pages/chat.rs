@@ -16,7 +16,9 @@ use crate::components::composer::Composer;
 use crate::components::connection_status::{ConnectionBanner, ConnectionStatus};
 use crate::components::member_list::MemberList;
 use crate::components::message_list::MessageList;
+use crate::components::notification_bell::NotificationBell;
 use crate::components::sidebar::Sidebar;
+use crate::components::toasts::{AnnouncementBanner, Toasts};
 use crate::components::typing_indicator::TypingIndicator;
 use crate::components::user_menu::UserMenu;
 use crate::realtime::rooms::{room_from_param, room_href};
@@ -94,8 +96,10 @@ pub fn ChatPage() -> impl IntoView {
                 >
                     "Members"
                 </button>
+                <NotificationBell/>
                 <UserMenu/>
             </header>
+            <AnnouncementBanner/>
             <Sidebar open=sidebar_open/>
             {move || match room.get() {
                 Some(r) => view! { <RoomView room=r members_open/> }.into_any(),
@@ -106,6 +110,7 @@ pub fn ChatPage() -> impl IntoView {
                 }
                 .into_any(),
             }}
+            <Toasts/>
         </div>
     }
     .into_any()

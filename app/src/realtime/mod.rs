@@ -216,6 +216,8 @@ pub struct ChatClient {
     browser_online: RwSignal<bool>,
     /// Seconds until the scheduled reconnect, if one is scheduled.
     reconnect_in: RwSignal<Option<u64>>,
+    /// Where `notification:*` and `system:announcement` events go.
+    notifications: crate::notifications::NotificationCenter,
     /// The socket driver. `web_sys` values are `!Send`, hence local storage.
     #[cfg(feature = "hydrate")]
     driver: StoredValue<Option<socket::Handle>, LocalStorage>,
@@ -223,7 +225,9 @@ pub struct ChatClient {
 
 impl ChatClient {
     fn new(me: Option<User>) -> Self {
+        let notifications = crate::notifications::NotificationCenter::new(me.is_some());
         Self {
+            notifications,
             owner: StoredValue::new(Owner::current().unwrap_or_default()),
             me: StoredValue::new(me),
             socket: RwSignal::new(SocketState::default()),
@@ -270,6 +274,17 @@ impl ChatClient {
         let store = self.store(&history.room);
         store.messages.set(history.messages);
         store.has_more.set(history.has_more);
+    }
+
+    /// The notification centre this client's socket feeds.
+    pub fn notifications(&self) -> crate::notifications::NotificationCenter {
+        self.notifications
+    }
+
+    /// Whether the socket is open (whatever the rooms).
+    pub fn socket_open(&self) -> Signal<bool> {
+        let socket = self.socket;
+        Signal::derive(move || socket.get() == SocketState::Open)
     }
 
     /// The badge's state for the room being viewed.
@@ -710,12 +725,24 @@ pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
 
-/// Creates the realtime client for the signed-in user and provides it as
-/// context; its connection closes when the current owner is cleaned up. The
-/// socket opens on [`ChatClient::connect`].
+/// The page's localStorage, when the browser allows it.
+#[cfg(feature = "hydrate")]
+pub(crate) fn local_storage() -> Option<web_sys::Storage> {
+    socket::storage()
+}
+
+/// Creates the realtime client for the signed-in user and provides it, and
+/// its notification centre, as contexts; its connection closes when the
+/// current owner is cleaned up. The socket opens on [`ChatClient::connect`].
+/// The centre follows the socket: SSE takes over while it cannot connect.
 pub fn provide_realtime_context(me: Option<User>) -> ChatClient {
     let client = ChatClient::new(me);
     provide_context(client);
+    provide_context(client.notifications);
+    let open = client.socket_open();
+    let center = client.notifications;
+    // Effects run in the browser only.
+    Effect::new(move |_| center.on_socket(open.get()));
     on_cleanup(move || client.disconnect());
     client
 }

@@ -613,8 +613,11 @@ impl Driver {
                 });
             }
             ServerEvent::RoomAdded(info) => self.add_room(info),
-            // Notifications, announcements, metrics: other issues.
-            _ => {}
+            ServerEvent::NotificationNew(n) => self.client.notifications.receive(n),
+            ServerEvent::NotificationUnread(u) => self.client.notifications.set_unread(u.count),
+            ServerEvent::SystemAnnouncement(a) => self.client.notifications.announce(a),
+            // Metrics are for the dashboard; pongs only feed the heartbeat.
+            ServerEvent::MetricsTick(_) | ServerEvent::Pong(_) => {}
         }
     }
 

@@ -1,4 +1,10 @@
-import { expect, type Browser, type BrowserContext, type Page } from '@playwright/test';
+import {
+  expect,
+  type APIRequestContext,
+  type Browser,
+  type BrowserContext,
+  type Page,
+} from '@playwright/test';
 
 // Shared helpers for the Hibiki specs: unique names, role/label locators for
 // the chat and the auth forms, and signing up users. No sleeps: every wait is
@@ -133,4 +139,45 @@ export async function interceptSends(page: Page, drop: () => boolean): Promise<s
     });
   });
   return ids;
+}
+
+/**
+ * The publisher API key the test server accepts (`HIBIKI_API_KEY` in
+ * playwright.config.ts's webServer.env; keep the two in sync).
+ */
+export const API_KEY = 'e2e-publisher-key';
+
+export type NotificationKind = 'mention' | 'dm' | 'system' | 'job' | 'custom';
+
+/** The body of `POST /api/notifications` (docs: server/src/http/notifications.rs). */
+export interface PublishBody {
+  /** A username, a list of usernames, or `'*'` for every user (avoid: the DB is shared). */
+  to: string | string[];
+  kind: NotificationKind;
+  title: string;
+  body: string;
+  /** Where the notification's title links to, e.g. `/rooms/general`. */
+  url?: string;
+  /** 0..=100, for `job` notifications. */
+  progress?: number;
+  /** Same key, same user: the notification is updated in place. */
+  key?: string;
+}
+
+/**
+ * Publishes a notification with the publisher API key, as a backend job
+ * would; `request` may be any context's (`page.request`, `context.request`)
+ * or the `request` fixture. Expects 202 and returns how many users got it.
+ */
+export async function publishNotification(
+  request: APIRequestContext,
+  body: PublishBody,
+): Promise<number> {
+  const res = await request.post('/api/notifications', {
+    headers: { Authorization: `Bearer ${API_KEY}` },
+    data: body,
+  });
+  expect(res.status(), await res.text()).toBe(202);
+  const { count } = (await res.json()) as { count: number };
+  return count;
 }

@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router {
             "/api/notifications",
             get(notifications::list).post(notifications::publish),
         )
+        .route("/api/notifications/unread", get(notifications::unread))
+        .route("/api/notifications/read", post(notifications::mark_read))
         .route("/api/events", get(notifications::events))
         .route("/api/announcements", post(notifications::announce))
         .leptos_routes_with_context(&state, routes, page_context(&state), move || {

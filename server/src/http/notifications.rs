@@ -1,5 +1,6 @@
-//! Notifications over HTTP: the publish API, the caller's list, the SSE
-//! stream with `Last-Event-ID` replay, and admin announcements.
+//! Notifications over HTTP: the publish API, the caller's list, unread count
+//! and mark-read (so a browser without a WebSocket keeps its panel working),
+//! the SSE stream with `Last-Event-ID` replay, and admin announcements.
 
 use super::body::ApiJson;
 use crate::auth::{AdminUser, AuthUser};
@@ -13,9 +14,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use futures_util::stream::{self, Stream};
+use futures_util::stream::{self, Stream, StreamExt};
+use protocol::client::NotificationRead;
 use protocol::http::{PublishAccepted, PublishNotification, Recipients};
-use protocol::server::Notification;
+use protocol::server::{Notification, UnreadAck, UnreadCount};
 use protocol::UserId;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
@@ -210,6 +212,35 @@ pub(super) async fn list(
     Ok(Json(list))
 }
 
+/// `GET /api/notifications/unread` *(extension)*: 200 `{count}`, the
+/// caller's unread notifications; what a client without a WebSocket (and so
+/// without `notification:unread`) shows on its badge.
+pub(super) async fn unread(
+    caller: AuthUser,
+    State(state): State<AppState>,
+) -> Result<Json<UnreadCount>, AppError> {
+    let count = state.db.unread_notifications(caller.user.id).await?;
+    Ok(Json(UnreadCount { count }))
+}
+
+/// `POST /api/notifications/read {ids: [..]} | {all: true}` *(extension)*:
+/// the WebSocket `notification:read` for a client without a WebSocket, with
+/// the same rule (400 `invalid` naming `ids`). 200 `{unread}`; the caller's
+/// WebSocket connections get `notification:unread` and SSE streams `unread`.
+pub(super) async fn mark_read(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<NotificationRead>,
+) -> Result<Json<UnreadAck>, AppError> {
+    let ids = body.target()?;
+    let unread = state
+        .chat
+        .notifier()
+        .mark_read(caller.user.id, None, ids)
+        .await?;
+    Ok(Json(UnreadAck { unread }))
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct EventsQuery {
     last_event_id: Option<i64>,
@@ -217,8 +248,11 @@ pub(super) struct EventsQuery {
 
 /// `GET /api/events`: the caller's notifications as Server-Sent Events
 /// (`event: notification`, `id: <notification id>`, the JSON as data) and
-/// announcements (`event: announcement`). With `Last-Event-ID` (or
-/// `?last_event_id=`) the stored notifications after that id come first.
+/// announcements (`event: announcement`), and *(extension)* the unread
+/// count (`event: unread`, `{count}`, no id) first on open and after every
+/// change, so an SSE-only client needs no polling for its badge. With
+/// `Last-Event-ID` (or `?last_event_id=`) the stored notifications after
+/// that id follow the first `unread`.
 /// A comment every 15 s keeps proxies open; the stream ends on shutdown or
 /// when the subscriber falls too far behind (the client reconnects).
 pub(super) async fn events(
@@ -236,6 +270,9 @@ pub(super) async fn events(
     let user = caller.user.id;
     // Subscribe before reading the store: nothing stored in between is missed.
     let subscription = state.chat.notifier().streams().subscribe(user);
+    // Read after subscribing, like the replay: a change in between arrives as
+    // a later `unread`, so the client's last count is never stale.
+    let unread = state.db.unread_notifications(user).await?;
     let replay: VecDeque<Notification> = match last_id {
         Some(after) => state
             .db
@@ -246,7 +283,7 @@ pub(super) async fn events(
     };
     let replayed: HashMap<i64, Notification> = replay.iter().map(|n| (n.id, n.clone())).collect();
     let shutdown = state.shutdown.clone();
-    let stream = stream::unfold(
+    let live = stream::unfold(
         (replay, replayed, subscription, shutdown),
         |(mut replay, replayed, mut sub, shutdown)| async move {
             if let Some(n) = replay.pop_front() {
@@ -267,11 +304,13 @@ pub(super) async fn events(
                     StreamEvent::Announcement(a) => Event::default()
                         .event("announcement")
                         .data(serde_json::to_string(&a).unwrap_or_default()),
+                    StreamEvent::Unread(count) => unread_event(count),
                 };
                 return Some((Ok(event), (replay, replayed, sub, shutdown)));
             }
         },
     );
+    let stream = stream::once(async move { Ok(unread_event(unread)) }).chain(live);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
@@ -280,6 +319,15 @@ fn notification_event(n: &Notification) -> Event {
         .event("notification")
         .id(n.id.to_string())
         .data(serde_json::to_string(n).unwrap_or_default())
+}
+
+/// `event: unread`, `{count}`. No `id`: only notifications advance
+/// `Last-Event-ID`, and a count is never replayed (the next open sends the
+/// current one).
+fn unread_event(count: u64) -> Event {
+    Event::default()
+        .event("unread")
+        .data(serde_json::to_string(&UnreadCount { count }).unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,8 @@
 //! The notification domain: the only place that stores a notification and
 //! then pushes it. After the commit, each recipient's WebSocket connections
 //! get `notification:new` and `notification:unread {count}` (through the
-//! hub) and their SSE streams get the notification (through [`Streams`]).
+//! hub) and their SSE streams get the notification and then `unread`
+//! (through [`Streams`]).
 //!
 //! Triggers: [`Notifier::on_message`] (mentions and DMs, called by
 //! `chat::send` after its commit), [`Notifier::announce`] (admins) and
@@ -58,12 +59,16 @@ impl Notifier {
             );
             self.streams
                 .send(s.user, StreamEvent::Notification(s.notification.clone()));
+            self.streams.send(s.user, StreamEvent::Unread(s.unread));
         }
         Ok(stored.len() as u64)
     }
 
-    /// `notification:read`: marks `ids` (or all, when `None`) of `user`'s
-    /// notifications read; the user's other connections hear the new count.
+    /// `notification:read` (WebSocket, `conn` the asking connection) or
+    /// `POST /api/notifications/read` (`conn` is `None`): marks `ids` (or
+    /// all, when `None`) of `user`'s notifications read. Every other
+    /// connection and every SSE stream of the user hears the new count, so
+    /// all tabs' badges agree whichever door the read came through.
     pub async fn mark_read(
         &self,
         user: UserId,
@@ -76,6 +81,7 @@ impl Notifier {
             Some(conn) => self.hub.send_to_user_except(user, event, conn),
             None => self.hub.send_to_user(user, event),
         };
+        self.streams.send(user, StreamEvent::Unread(unread));
         Ok(unread)
     }
 

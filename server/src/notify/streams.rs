@@ -18,6 +18,10 @@ const CAPACITY: usize = 256;
 pub enum StreamEvent {
     Notification(Notification),
     Announcement(Announcement),
+    /// The user's unread count changed (stored, or marked read): the same
+    /// number a WebSocket connection gets as `notification:unread`, so an
+    /// SSE-only client keeps its badge without polling.
+    Unread(u64),
 }
 
 /// The per-user registry of broadcast channels.

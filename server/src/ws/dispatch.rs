@@ -52,28 +52,19 @@ pub(super) async fn handle(
             .open_dm(user, &d.user)
             .await
             .map(|room| Ack::DmOpened(DmOpened { room })),
-        ClientMsg::NotificationRead(r) => {
-            let ids = match (r.all, r.ids) {
-                (Some(true), _) => Ok(None),
-                (_, Some(ids)) if !ids.is_empty() => Ok(Some(ids)),
-                _ => Err(ErrorPayload::invalid(
-                    "ids",
-                    "send {ids: [..]} (at least one) or {all: true}",
-                )),
-            };
-            match ids {
-                Ok(ids) => chat
-                    .notifier()
-                    .mark_read(user.id, Some(conn), ids.as_deref())
-                    .await
-                    .map(|unread| Ack::Unread(UnreadAck { unread }))
-                    .map_err(|e| {
-                        tracing::error!(error = %e, "store failure");
-                        ErrorPayload::new(ErrorCode::Internal, "internal server error")
-                    }),
-                Err(e) => Err(e),
-            }
-        }
+        // The decoder already checked the rule; `target` is that same rule.
+        ClientMsg::NotificationRead(r) => match r.target() {
+            Ok(ids) => chat
+                .notifier()
+                .mark_read(user.id, Some(conn), ids)
+                .await
+                .map(|unread| Ack::Unread(UnreadAck { unread }))
+                .map_err(|e| {
+                    tracing::error!(error = %e, "store failure");
+                    ErrorPayload::new(ErrorCode::Internal, "internal server error")
+                }),
+            Err(e) => Err(e),
+        },
     };
     Some(match (id, result) {
         (Some(id), Ok(payload)) => ServerEnvelope::Ack { id, payload },

@@ -3,6 +3,7 @@ import {
   chat,
   collectPageErrors,
   openChat,
+  openRoom,
   openUser,
   publishNotification,
   registerViaApi,
@@ -386,6 +387,51 @@ test('a mention from another user notifies and its link opens the room', async (
     // The panel may close on navigation; the item is read either way.
     const after = await openPanel(alice.page);
     await expect(after.item(title)).toHaveAttribute('data-unread', 'false');
+    expect(alice.errors).toEqual([]);
+    expect(bob.errors).toEqual([]);
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
+});
+
+test('a DM notifies its recipient unless they are looking at it', async ({ browser }) => {
+  const aliceName = userName('aiko');
+  const bobName = userName('ben');
+  const alice = await openUser(browser, aliceName);
+  const bob = await openUser(browser, bobName);
+  try {
+    // Bob opens a DM with Alice, who stays in #general (her client has
+    // joined the DM too, for its sidebar badge, but is not looking at it).
+    await rooms(bob.page).members.getByRole('button', { name: `Message ${aliceName}` }).click();
+    await expect(bob.page).not.toHaveURL(/\/rooms\/general$/);
+    await expect(bob.ui.status).toContainText('Online');
+    const dmPath = new URL(bob.page.url()).pathname;
+    const first = `psst ${uid()}`;
+    await send(bob.page, first);
+
+    const title = `New message from ${bobName}`;
+    const toast = toasts(alice.page).toast(title);
+    await expect(toast).toBeVisible();
+    await expect(toast).toContainText(first);
+    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
+
+    // The toast's link opens the DM (and reads the notification).
+    await toast.getByRole('link', { name: title }).click();
+    await expect(alice.page).toHaveURL(new RegExp(`${dmPath}(#.*)?$`));
+    await expect(alice.ui.items(first)).toHaveCount(1);
+    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
+
+    // While she looks at the DM, a new DM message notifies nobody...
+    const second = `still there? ${uid()}`;
+    await send(bob.page, second);
+    await expect(alice.ui.items(second)).toHaveCount(1);
+    // ...which the next notification proves: it is the only unread one.
+    await openRoom(bob.page, 'general');
+    await send(bob.page, `@${aliceName} see the DM ${uid()}`);
+    await expect(toasts(alice.page).toast(`${bobName} mentioned you in #general`)).toBeVisible();
+    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
+    await expect(toasts(alice.page).region.getByText(second)).toHaveCount(0);
     expect(alice.errors).toEqual([]);
     expect(bob.errors).toEqual([]);
   } finally {

@@ -1,9 +1,10 @@
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import {
   chat,
   collectPageErrors,
   interceptSends,
   openChat,
+  openRoom,
   openUser,
   registerViaApi,
   rooms,
@@ -18,11 +19,6 @@ import {
 // client's own 5 s send timeout, asserted with a longer expect timeout).
 
 /** Opens `room` from the sidebar and waits until it is joined. */
-async function openRoom(page: Page, label: string) {
-  await rooms(page).link(label).click();
-  await expect(chat(page).status).toContainText('Online');
-}
-
 test('chat in a room: typing indicator, links, seen by, presence when a tab closes', async ({
   browser,
 }) => {

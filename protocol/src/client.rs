@@ -16,6 +16,9 @@ pub enum ClientMsg {
     /// Extension: add a user to a private room (its creator only).
     #[serde(rename = "room:invite")]
     RoomInvite(RoomInvite),
+    /// Extension: which room this connection is looking at (fire-and-forget).
+    #[serde(rename = "room:focus")]
+    RoomFocus(RoomFocus),
     #[serde(rename = "chat:send")]
     ChatSend(ChatSend),
     #[serde(rename = "chat:history")]
@@ -38,6 +41,7 @@ pub enum ClientType {
     RoomJoin,
     RoomLeave,
     RoomInvite,
+    RoomFocus,
     ChatSend,
     ChatHistory,
     ChatTyping,
@@ -48,10 +52,11 @@ pub enum ClientType {
 }
 
 impl ClientType {
-    pub const ALL: [ClientType; 10] = [
+    pub const ALL: [ClientType; 11] = [
         Self::RoomJoin,
         Self::RoomLeave,
         Self::RoomInvite,
+        Self::RoomFocus,
         Self::ChatSend,
         Self::ChatHistory,
         Self::ChatTyping,
@@ -66,6 +71,7 @@ impl ClientType {
             Self::RoomJoin => "room:join",
             Self::RoomLeave => "room:leave",
             Self::RoomInvite => "room:invite",
+            Self::RoomFocus => "room:focus",
             Self::ChatSend => "chat:send",
             Self::ChatHistory => "chat:history",
             Self::ChatTyping => "chat:typing",
@@ -81,9 +87,10 @@ impl ClientType {
     }
 
     /// Acknowledged types are answered with `ack` or `error` and must carry an
-    /// `id`. `chat:typing` is fire-and-forget; `ping` is answered by `pong`.
+    /// `id`. `chat:typing` and `room:focus` are fire-and-forget; `ping` is
+    /// answered by `pong`.
     pub fn is_acknowledged(self) -> bool {
-        !matches!(self, Self::ChatTyping | Self::Ping)
+        !matches!(self, Self::ChatTyping | Self::RoomFocus | Self::Ping)
     }
 }
 
@@ -93,6 +100,7 @@ impl ClientMsg {
             Self::RoomJoin(_) => ClientType::RoomJoin,
             Self::RoomLeave(_) => ClientType::RoomLeave,
             Self::RoomInvite(_) => ClientType::RoomInvite,
+            Self::RoomFocus(_) => ClientType::RoomFocus,
             Self::ChatSend(_) => ClientType::ChatSend,
             Self::ChatHistory(_) => ClientType::ChatHistory,
             Self::ChatTyping(_) => ClientType::ChatTyping,
@@ -163,6 +171,19 @@ pub struct RoomInvite {
     pub room: RoomName,
     /// The invited user's name.
     pub user: String,
+}
+
+/// `room:focus` *(extension)*: the room this connection is looking at now
+/// (`Some`), or none (`None`: the tab is hidden, or the page shows no room).
+/// Not acknowledged. On the wire `room` is required and may be `null`:
+/// `{"room": "general"}` or `{"room": null}`; `{}` is `invalid` (`room`).
+/// A connection that never sends it is "looking at" every room it joined.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomFocus {
+    /// Required but nullable: `deserialize_with` turns off serde's
+    /// "missing `Option` field is `None`" default.
+    #[serde(deserialize_with = "Option::<RoomName>::deserialize")]
+    pub room: Option<RoomName>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

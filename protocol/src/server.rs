@@ -178,7 +178,7 @@ impl Ack {
             T::ChatHistory => Self::History(serde_json::from_str(payload)?),
             T::DmOpen => Self::DmOpened(serde_json::from_str(payload)?),
             T::ChatRead | T::NotificationRead => Self::Unread(serde_json::from_str(payload)?),
-            T::RoomLeave | T::RoomInvite | T::ChatTyping | T::Ping => {
+            T::RoomLeave | T::RoomInvite | T::RoomFocus | T::ChatTyping | T::Ping => {
                 Self::Empty(serde_json::from_str(payload)?)
             }
         })

@@ -57,6 +57,74 @@ fn acknowledged_types_require_an_id() {
 }
 
 #[test]
+fn room_focus_is_fire_and_forget_with_a_required_nullable_room() {
+    use protocol::client::RoomFocus;
+    let focus = |room: Option<&str>| {
+        ClientMsg::RoomFocus(RoomFocus {
+            room: room.map(|r| RoomName::parse(r).unwrap()),
+        })
+    };
+    assert!(!ClientType::RoomFocus.is_acknowledged());
+    assert_eq!(
+        ClientType::from_wire("room:focus"),
+        Some(ClientType::RoomFocus)
+    );
+    // A room, or null; no id needed, one is accepted (and not answered).
+    let cases = [
+        (
+            r#"{"type":"room:focus","payload":{"room":"dm-1-2"}}"#,
+            None,
+            focus(Some("dm-1-2")),
+        ),
+        (
+            r#"{"type":"room:focus","payload":{"room":null}}"#,
+            None,
+            focus(None),
+        ),
+        (
+            r#"{"type":"room:focus","id":"f1","payload":{"room":"general"}}"#,
+            Some(RequestId::parse("f1").unwrap()),
+            focus(Some("general")),
+        ),
+    ];
+    for (text, id, msg) in cases {
+        let env = ClientEnvelope::decode(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(env, ClientEnvelope::new(id, msg), "{text}");
+        assert_eq!(
+            ClientEnvelope::decode(&env.encode()).unwrap(),
+            env,
+            "round trip"
+        );
+    }
+    // null is written, not left out: `room` is required on the wire.
+    assert_eq!(
+        ClientEnvelope::new(None, focus(None)).encode(),
+        r#"{"type":"room:focus","payload":{"room":null}}"#
+    );
+    for (text, field) in [
+        (r#"{"type":"room:focus","payload":{}}"#, "room"),
+        (
+            r#"{"type":"room:focus","payload":{"room":"Bad Room"}}"#,
+            "room",
+        ),
+        (r#"{"type":"room:focus","payload":{"room":""}}"#, "room"),
+        (r#"{"type":"room:focus","payload":{"room":7}}"#, "room"),
+        (
+            r#"{"type":"room:focus","payload":{"room":["general"]}}"#,
+            "room",
+        ),
+        (r#"{"type":"room:focus"}"#, "payload"),
+        (r#"{"type":"room:focus","payload":"general"}"#, "payload"),
+    ] {
+        let err = reject(text);
+        assert_eq!(err.code(), ErrorCode::Invalid, "{text}: {err}");
+        assert_eq!(err.payload.field.as_deref(), Some(field), "{text}: {err}");
+    }
+    let err = reject(r#"{"type":"room:focus","id":"f2","payload":{"room":"Bad Room"}}"#);
+    assert_eq!(err.id, Some(RequestId::parse("f2").unwrap()), "id echoed");
+}
+
+#[test]
 fn invalid_names_the_field() {
     let cases = [
         (

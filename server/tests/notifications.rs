@@ -121,12 +121,164 @@ async fn a_dm_notifies_its_recipient_unless_they_have_it_open() {
     );
     assert_eq!(unread_event(&mut ben).await, 1);
 
-    // Ben opens the DM: the next message is not a notification. The
-    // trigger runs before the sender's ack, so the list is final here.
+    // Ben opens the DM with a v1 client (one that never sends `room:focus`,
+    // so joined = looking at it): the next message is not a notification.
+    // The trigger runs before the sender's ack, so the list is final here.
     ben.join(dm.as_str()).await;
     aiko.say(dm.as_str(), "good, you are here").await;
     let stored = list(&server, &ben_token, "").await;
     assert_eq!(stored.len(), 1, "{stored:?}");
+    server.stop().await;
+}
+
+/// `user` opens a DM with `other`: its room name.
+async fn open_dm(client: &mut Client, other: &str) -> protocol::RoomName {
+    match client
+        .request(ClientMsg::DmOpen(DmOpen { user: other.into() }))
+        .await
+    {
+        Ack::DmOpened(d) => d.room,
+        other => panic!("expected dm:open ack, got {other:?}"),
+    }
+}
+
+/// Sends `room:focus` as a browser does (no `id`, no answer), then a `ping`
+/// and waits for its `pong`: one connection's frames run in order, so the
+/// focus is in effect once the pong is back.
+async fn focus(client: &mut Client, room: Option<&str>) {
+    static NEXT_T: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    client
+        .send_raw(json!({"type": "room:focus", "payload": {"room": room}}).to_string())
+        .await;
+    let t = NEXT_T.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    client
+        .send_raw(json!({"type": "ping", "payload": {"t": t}}).to_string())
+        .await;
+    client
+        .next_event(|e| match e {
+            ServerEvent::Pong(p) if p.t == serde_json::Number::from(t) => Some(()),
+            _ => None,
+        })
+        .await;
+}
+
+/// Aiko and ben, both online; ben's connection is joined to `general` and to
+/// their DM, as the browser's sidebar does. Returns the DM's name.
+async fn aiko_and_ben_in_a_dm(server: &TestServer) -> (Client, Client, String, String) {
+    let (mut aiko, _) = server.user_token("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let dm = open_dm(&mut aiko, "ben").await.as_str().to_owned();
+    aiko.join(&dm).await;
+    ben.join("general").await;
+    ben.join(&dm).await;
+    (aiko, ben, ben_token, dm)
+}
+
+#[tokio::test]
+async fn a_dm_notifies_a_recipient_joined_to_it_but_focused_on_another_room() {
+    let server = server().await;
+    let (mut aiko, mut ben, ben_token, dm) = aiko_and_ben_in_a_dm(&server).await;
+    focus(&mut ben, Some("general")).await;
+
+    let sent = aiko.say(&dm, "psst").await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(n.kind, NotificationKind::Dm);
+    assert_eq!(n.body, "psst");
+    assert_eq!(
+        n.url.as_deref(),
+        Some(format!("/rooms/{dm}#msg-{}", sent.seq).as_str())
+    );
+    assert_eq!(unread_event(&mut ben).await, 1);
+    assert_eq!(list(&server, &ben_token, "").await, vec![n]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dm_does_not_notify_a_recipient_focused_on_it() {
+    let server = server().await;
+    let (mut aiko, mut ben, ben_token, dm) = aiko_and_ben_in_a_dm(&server).await;
+    focus(&mut ben, Some(&dm)).await;
+
+    // The trigger runs before the sender's ack (`Chat::send` awaits it), so
+    // nothing is stored once the ack is back…
+    aiko.say(&dm, "you are looking at this").await;
+    assert!(list(&server, &ben_token, "").await.is_empty());
+    // …and nothing was pushed either: the first notification ben's socket
+    // sees is one published after the DM.
+    let body = json!({"to": "ben", "kind": "custom", "title": "later", "body": ""});
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    let n = new_notification(&mut ben).await;
+    assert_eq!(
+        (n.kind, n.title.as_str()),
+        (NotificationKind::Custom, "later")
+    );
+    assert_eq!(unread_event(&mut ben).await, 1);
+
+    // Ben switches to `general`: the DM notifies again.
+    focus(&mut ben, Some("general")).await;
+    aiko.say(&dm, "and now?").await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(
+        (n.kind, n.body.as_str()),
+        (NotificationKind::Dm, "and now?")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dm_notifies_a_recipient_whose_tab_is_hidden() {
+    let server = server().await;
+    let (mut aiko, mut ben, ben_token, dm) = aiko_and_ben_in_a_dm(&server).await;
+    focus(&mut ben, Some(&dm)).await;
+    focus(&mut ben, None).await; // the tab is hidden
+
+    aiko.say(&dm, "knock knock").await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(
+        (n.kind, n.body.as_str()),
+        (NotificationKind::Dm, "knock knock")
+    );
+    assert_eq!(list(&server, &ben_token, "").await.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn focus_counts_only_for_a_joined_room_and_any_tab_looking_suffices() {
+    let server = server().await;
+    let (mut aiko, _) = server.user_token("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let dm = open_dm(&mut aiko, "ben").await.as_str().to_owned();
+    aiko.join(&dm).await;
+
+    // Focused on the DM but not joined to it: not looking, notified.
+    focus(&mut ben, Some(&dm)).await;
+    aiko.say(&dm, "one").await;
+    assert_eq!(new_notification(&mut ben).await.body, "one");
+    // Joining makes the earlier focus count.
+    ben.join(&dm).await;
+    aiko.say(&dm, "two").await;
+    assert_eq!(list(&server, &ben_token, "").await.len(), 1);
+    // Leaving ends it.
+    let left = ben
+        .request(ClientMsg::RoomLeave(protocol::client::RoomLeave {
+            room: room(&dm),
+        }))
+        .await;
+    assert!(matches!(left, Ack::Empty(_)), "{left:?}");
+    aiko.say(&dm, "three").await;
+    assert_eq!(new_notification(&mut ben).await.body, "three");
+
+    // Two tabs: one focused elsewhere, one v1 tab joined to the DM. One
+    // connection looking at it is enough.
+    ben.join("general").await;
+    ben.join(&dm).await;
+    focus(&mut ben, Some("general")).await;
+    let mut ben_v1 = server.connect_token(&ben_token).await;
+    ben_v1.join(&dm).await;
+    aiko.say(&dm, "four").await;
+    let stored = list(&server, &ben_token, "").await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[0].body, "three", "newest first");
     server.stop().await;
 }
 

@@ -372,6 +372,8 @@ impl ChatClient {
         let store = self.store(&room);
         if self.current.get_untracked().as_ref() != Some(&room) {
             self.current.set(Some(room.clone()));
+            #[cfg(feature = "hydrate")]
+            self.with_driver(|d| d.send_focus());
         }
         if self.visible.get_untracked() {
             store.unread.set(0);
@@ -452,6 +454,7 @@ impl ChatClient {
         let handle = window_event_listener_untyped("visibilitychange", move |_| {
             let visible = read();
             client.visible.try_set(visible);
+            client.with_driver(|d| d.send_focus());
             if visible {
                 // Back from the background (a laptop waking): try at once.
                 client.with_driver(|d| d.reconnect_now());

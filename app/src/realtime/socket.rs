@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use leptos::logging::{log, warn};
 use leptos::prelude::*;
-use protocol::client::{ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, Ping, RoomJoin};
+use protocol::client::{
+    ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, Ping, RoomFocus, RoomJoin,
+};
 use protocol::envelope::RawFrame;
 use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
@@ -406,6 +408,23 @@ impl Driver {
         for room in self.client.rooms_to_join() {
             self.join(room);
         }
+        self.send_focus();
+    }
+
+    /// Tells the server which room this tab is looking at (`room:focus`):
+    /// the viewed room while the tab is visible, none while it is hidden.
+    /// A DM notifies its recipient only when no tab of theirs looks at it.
+    pub(super) fn send_focus(&mut self) {
+        let room = if self.client.visible.get_untracked() {
+            self.client.current.get_untracked()
+        } else {
+            None
+        };
+        let _ = self.request(
+            ClientMsg::RoomFocus(RoomFocus { room }),
+            Pending::Request(ClientType::RoomFocus),
+            None,
+        );
     }
 
     fn on_message(&mut self, event: &MessageEvent) {

@@ -109,6 +109,12 @@ export function rooms(page: Page) {
 }
 
 /** Sends `text` from the composer with Enter and waits until it is stored (no longer pending). */
+/** Opens a room (or DM) from the sidebar and waits until it is joined. */
+export async function openRoom(page: Page, label: string): Promise<void> {
+  await rooms(page).link(label).click();
+  await expect(chat(page).status).toContainText('Online');
+}
+
 export async function send(page: Page, text: string): Promise<void> {
   const ui = chat(page);
   await ui.composer.fill(text);

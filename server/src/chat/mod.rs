@@ -196,6 +196,13 @@ impl Chat {
         self.hub.typing(conn, room, typing);
     }
 
+    /// `room:focus`: what this connection is looking at (`None`: no room).
+    /// Only read by the DM notification rule; a focus counts only for a room
+    /// the connection is joined to, so it can never hide a room it cannot read.
+    pub fn focus(&self, conn: ConnId, room: Option<RoomName>) {
+        self.hub.focus(conn, room);
+    }
+
     /// `chat:read`: moves the caller's read position forward (never back,
     /// never past the last message) and, if it moved, tells the room.
     pub async fn read(

@@ -7,6 +7,8 @@
 //!   non-blocking `try_send`s, never across an `.await`;
 //! - a broadcast is serialised once, outside the lock, and the same bytes are
 //!   queued for every member;
+//! - a connection's focus (what it is looking at, [`Focus`]) counts only for
+//!   a room it is joined to;
 //! - the hub does no I/O: no store, no sockets, no bus. Its timers (presence
 //!   batches, typing expiry) are driven from outside by [`run_timers`], which
 //!   only sleeps and calls [`Hub::housekeep`].
@@ -87,6 +89,31 @@ struct Conn {
     user: User,
     outbox: Outbox,
     rooms: HashSet<RoomName>,
+    focus: Focus,
+}
+
+/// What a connection says it is looking at (`room:focus`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Focus {
+    /// It never sent `room:focus` (a plain v1 client): it is looking at
+    /// every room it has joined.
+    #[default]
+    Unset,
+    /// Its last `room:focus`: one room, or none (tab hidden, no room page).
+    Set(Option<RoomName>),
+}
+
+impl Conn {
+    /// Whether this connection is looking at `room`: it is joined to it and
+    /// either never sent `room:focus` or last focused on `room`. A focus on
+    /// a room it has not joined counts for nothing.
+    fn is_looking_at(&self, room: &RoomName) -> bool {
+        self.rooms.contains(room)
+            && match &self.focus {
+                Focus::Unset => true,
+                Focus::Set(focused) => focused.as_ref() == Some(room),
+            }
+    }
 }
 
 impl State {
@@ -175,6 +202,7 @@ impl Hub {
                 user,
                 outbox,
                 rooms: HashSet::new(),
+                focus: Focus::Unset,
             },
         );
         id
@@ -426,13 +454,24 @@ impl Hub {
             .sum()
     }
 
-    /// Whether `user` has an open connection joined to `room`.
-    pub fn user_is_in(&self, user: UserId, room: &RoomName) -> bool {
+    /// `room:focus` from `conn`: records what it is looking at now. Kept as
+    /// given (a room not joined yet counts once joined, and stops counting
+    /// on leave); unknown connections are ignored.
+    pub fn focus(&self, conn: ConnId, room: Option<RoomName>) {
+        if let Some(c) = self.state().conns.get_mut(&conn) {
+            c.focus = Focus::Set(room);
+        }
+    }
+
+    /// Whether one of `user`'s open connections is looking at `room`: joined
+    /// to it and either focused on it (`room:focus`) or, for a connection
+    /// that never sent `room:focus`, merely joined (the v1 rule).
+    pub fn user_is_looking_at(&self, user: UserId, room: &RoomName) -> bool {
         let state = self.state();
         state.users.get(&user).is_some_and(|conns| {
             conns
                 .iter()
-                .any(|id| state.conns.get(id).is_some_and(|c| c.rooms.contains(room)))
+                .any(|id| state.conns.get(id).is_some_and(|c| c.is_looking_at(room)))
         })
     }
 
@@ -532,6 +571,40 @@ mod tests {
         assert!(hub.online_in(&general).is_empty());
         assert!(hub.state().rooms.is_empty(), "empty rooms are dropped");
         assert_eq!(hub.connections(), 1);
+    }
+
+    #[test]
+    fn looking_at_is_joined_and_focused_or_joined_without_focus() {
+        let hub = Hub::new();
+        let (ob, _rx, _c) = Outbox::new(4);
+        let (dm, general) = (room("dm-1-2"), room("general"));
+        let tab = hub.connect(user(2, "ben"), ob.clone());
+        assert!(!hub.user_is_looking_at(UserId(2), &dm), "not joined");
+        hub.join(tab, &dm);
+        hub.join(tab, &general);
+        assert!(hub.user_is_looking_at(UserId(2), &dm), "v1: joined");
+        assert!(hub.user_is_looking_at(UserId(2), &general), "v1: joined");
+        hub.focus(tab, Some(general.clone()));
+        assert!(!hub.user_is_looking_at(UserId(2), &dm));
+        assert!(hub.user_is_looking_at(UserId(2), &general));
+        hub.focus(tab, None);
+        assert!(!hub.user_is_looking_at(UserId(2), &general), "tab hidden");
+        hub.focus(tab, Some(dm.clone()));
+        assert!(hub.user_is_looking_at(UserId(2), &dm));
+        hub.leave(tab, &dm);
+        assert!(
+            !hub.user_is_looking_at(UserId(2), &dm),
+            "focus needs a join"
+        );
+        // Another connection of the same user counts too; other users don't.
+        let other = hub.connect(user(2, "ben"), ob.clone());
+        hub.join(other, &dm);
+        assert!(hub.user_is_looking_at(UserId(2), &dm));
+        let stranger = hub.connect(user(3, "carol"), ob);
+        hub.focus(stranger, Some(dm.clone()));
+        assert!(!hub.user_is_looking_at(UserId(3), &dm));
+        hub.disconnect(other);
+        assert!(!hub.user_is_looking_at(UserId(2), &dm));
     }
 
     #[test]

@@ -120,9 +120,11 @@ impl Notifier {
     }
 
     /// The triggers of a newly stored chat message, run after its commit:
-    /// in a DM, the other member is notified (`dm`) unless they have a
-    /// connection joined to that DM right now; in any other room, each
-    /// `@name` that names another user who can read the room is notified
+    /// in a DM, the other member is notified (`dm`) unless one of their
+    /// connections is looking at that DM right now
+    /// ([`Hub::user_is_looking_at`]: joined and focused on it, or joined
+    /// without ever sending `room:focus`); in any other room, each `@name`
+    /// that names another user who can read the room is notified
     /// (`mention`). Failures are logged, never returned: the message is sent.
     pub async fn on_message(&self, room: &RoomRow, author: &User, message: &Message) {
         let result = if room.is_dm {
@@ -142,7 +144,7 @@ impl Notifier {
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
-            .filter(|id| *id != author.id && !self.hub.user_is_in(*id, &message.room))
+            .filter(|id| *id != author.id && !self.hub.user_is_looking_at(*id, &message.room))
             .collect();
         self.notify(
             &recipients,

@@ -2,7 +2,7 @@
 
 use super::connection::ConnCtx;
 use crate::hub::ConnId;
-use protocol::client::ChatTyping;
+use protocol::client::{ChatTyping, RoomFocus};
 use protocol::server::{Ack, DmOpened, Empty, Pong, Sent, UnreadAck};
 use protocol::{
     ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User,
@@ -10,7 +10,8 @@ use protocol::{
 
 /// Runs one client message. Returns the frame to answer with, if any:
 /// `ack`/`error` for acknowledged types (which always carry an id, the
-/// decoder guarantees it), `pong` for `ping`, nothing for `chat:typing`.
+/// decoder guarantees it), `pong` for `ping`, nothing for `chat:typing` and
+/// `room:focus`.
 pub(super) async fn handle(
     ctx: &ConnCtx,
     conn: ConnId,
@@ -22,6 +23,10 @@ pub(super) async fn handle(
         ClientMsg::Ping(p) => return Some(ServerEvent::Pong(Pong { t: p.t }).into()),
         ClientMsg::ChatTyping(ChatTyping { room, typing }) => {
             chat.typing(conn, &room, typing);
+            return None;
+        }
+        ClientMsg::RoomFocus(RoomFocus { room }) => {
+            chat.focus(conn, room);
             return None;
         }
         ClientMsg::RoomJoin(j) => chat

@@ -41,16 +41,16 @@ pub fn NotificationBell() -> impl IntoView {
     // A click anywhere outside the bell and its panel closes the panel.
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
         let handle = window_event_listener(leptos::ev::click, move |ev| {
             if !open.get_untracked() {
                 return;
             }
-            let inside = ev
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Node>().ok())
-                .zip(wrapper_ref.get_untracked())
-                .is_some_and(|(target, wrapper)| wrapper.contains(Some(&target)));
+            // The path as dispatched: a button the click re-rendered away
+            // (an item's "Mark read") still counts as inside.
+            let inside = wrapper_ref.get_untracked().is_some_and(|wrapper| {
+                let wrapper: &wasm_bindgen::JsValue = wrapper.as_ref();
+                ev.composed_path().includes(wrapper, 0)
+            });
             if !inside {
                 open.set(false);
             }

@@ -37,6 +37,33 @@ pub enum NotificationKind {
     Custom,
 }
 
+impl NotificationKind {
+    pub const ALL: [Self; 5] = [
+        Self::Mention,
+        Self::Dm,
+        Self::System,
+        Self::Job,
+        Self::Custom,
+    ];
+
+    /// The wire name (`"mention"`, …), also used as a stored value and a
+    /// CSS token.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Mention => "mention",
+            Self::Dm => "dm",
+            Self::System => "system",
+            Self::Job => "job",
+            Self::Custom => "custom",
+        }
+    }
+
+    /// The kind named `name` (the inverse of [`Self::as_str`]).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notification {
     pub id: i64,

@@ -246,3 +246,14 @@ fn acks_decode_by_request_kind() {
     ));
     assert!(Ack::decode_for(ClientType::RoomJoin, "{}").is_err());
 }
+
+#[test]
+fn notification_kind_names_are_the_wire_names() {
+    use protocol::server::NotificationKind;
+    for kind in NotificationKind::ALL {
+        let wire = serde_json::to_string(&kind).unwrap();
+        assert_eq!(wire, format!("\"{}\"", kind.as_str()));
+        assert_eq!(NotificationKind::parse(kind.as_str()), Some(kind));
+    }
+    assert_eq!(NotificationKind::parse("Mention"), None);
+}

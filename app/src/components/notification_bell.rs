@@ -190,7 +190,7 @@ fn NotificationItem(
         <li
             class="notif"
             data-unread=(!n.read).to_string()
-            data-kind=kind_str(n.kind)
+            data-kind=n.kind.as_str()
         >
             <span class="notif__kind" aria-hidden="true">{kind_icon(n.kind)}</span>
             <div class="notif__main">
@@ -231,17 +231,6 @@ pub fn JobProgress(progress: u8) -> impl IntoView {
         >
             {format!("{progress}%")}
         </progress>
-    }
-}
-
-/// A stable token for `data-kind` and CSS.
-pub fn kind_str(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Mention => "mention",
-        NotificationKind::Dm => "dm",
-        NotificationKind::System => "system",
-        NotificationKind::Job => "job",
-        NotificationKind::Custom => "custom",
     }
 }
 

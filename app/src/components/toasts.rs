@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::notification_bell::{kind_icon, kind_str, JobProgress};
+use crate::components::notification_bell::{kind_icon, JobProgress};
 use crate::notifications::toasts::{Countdown, Toast, TOAST_MS};
 use crate::notifications::{use_notifications, NotificationCenter};
 
@@ -123,7 +123,7 @@ fn ToastView(
     });
     on_cleanup(move || timer.stop());
 
-    let kind = kind_str(initial.notification.kind);
+    let kind = initial.notification.kind.as_str();
     let icon = kind_icon(initial.notification.kind);
     let first = initial.notification;
     // The latest content; the first one once dismissed (while it fades out).

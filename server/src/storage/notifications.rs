@@ -55,25 +55,9 @@ impl NotificationRow {
     }
 }
 
-fn kind_str(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Mention => "mention",
-        NotificationKind::Dm => "dm",
-        NotificationKind::System => "system",
-        NotificationKind::Job => "job",
-        NotificationKind::Custom => "custom",
-    }
-}
-
 fn parse_kind(s: &str) -> Result<NotificationKind, StoreError> {
-    Ok(match s {
-        "mention" => NotificationKind::Mention,
-        "dm" => NotificationKind::Dm,
-        "system" => NotificationKind::System,
-        "job" => NotificationKind::Job,
-        "custom" => NotificationKind::Custom,
-        other => return Err(StoreError::Corrupt(format!("notification kind '{other}'"))),
-    })
+    NotificationKind::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("notification kind '{s}'")))
 }
 
 fn rows(rows: Vec<NotificationRow>) -> Result<Vec<Notification>, StoreError> {
@@ -105,7 +89,7 @@ impl Db {
         for user in users {
             let row = sqlx::query_as::<_, NotificationRow>(&sql)
                 .bind(user.0)
-                .bind(kind_str(new.kind))
+                .bind(new.kind.as_str())
                 .bind(&new.title)
                 .bind(&new.body)
                 .bind(new.url.as_deref())

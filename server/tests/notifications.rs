@@ -11,7 +11,7 @@ use common::{room, Client, TestServer, DEADLOCK_GUARD};
 use protocol::client::{DmOpen, NotificationRead};
 use protocol::http::{AuthResponse, CreateRoom, Credentials};
 use protocol::server::{Notification, NotificationKind, UnreadAck, UnreadCount};
-use protocol::{Ack, ClientMsg, ServerEvent};
+use protocol::{Ack, ClientMsg, ErrorCode, ServerEvent};
 use serde_json::{json, Value};
 
 const KEY: &str = "test-key-1";
@@ -862,4 +862,43 @@ async fn sse_carries_the_unread_count_on_open_and_on_every_change() {
     assert!(matches!(ack, Ack::Unread(u) if u.unread == 0), "{ack:?}");
     assert_eq!(sse.unread().await, 0);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn sse_streams_count_against_the_connection_limits() {
+    let server = TestServer::start_with(|c| {
+        c.api_key = vec![KEY.into()];
+        c.limits.max_connections_per_ip = 2;
+    })
+    .await;
+    let token = server.register("aiko").await;
+    let mut first = SseReader::open(&server, &token, None).await;
+    assert_eq!(first.unread().await, 0);
+    let second = SseReader::open(&server, &token, None).await;
+    server.wait_for_connections(2).await;
+
+    // A third long-lived connection from the same IP, stream or socket: 429.
+    let res = reqwest::Client::new()
+        .get(server.url(&format!("/api/events?token={token}")))
+        .send()
+        .await
+        .unwrap();
+    let (status, error) = common::http_error_body(res).await;
+    assert_eq!((status, error.code), (429, ErrorCode::RateLimited));
+    let (status, body) = server
+        .try_ws(&format!("/ws?token={token}"), &[])
+        .await
+        .err()
+        .expect("over the per-IP limit");
+    assert_eq!((status, body["code"].as_str()), (429, Some("rate_limited")));
+
+    // A closed stream frees its slot.
+    drop(second);
+    server.wait_for_connections(1).await;
+    let mut again = SseReader::open(&server, &token, None).await;
+    assert_eq!(again.unread().await, 0);
+    // The first stream was never disturbed.
+    let body = json!({"to": "aiko", "kind": "custom", "title": "for aiko", "body": ""});
+    assert_eq!(publish(&server, KEY, &body).await.0, 202);
+    assert_eq!(first.notification().await.1.title, "for aiko");
 }

@@ -247,7 +247,7 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
     }
 
     // Too many connections from one IP: refused before the upgrade with 429.
-    wait_for_connections(&server, 2).await;
+    server.wait_for_connections(2).await;
     let mut extra = Vec::new();
     for _ in 0..6 {
         extra.push(
@@ -410,25 +410,4 @@ async fn next_error(c: &mut Client) -> protocol::ErrorPayload {
             return payload;
         }
     }
-}
-
-/// Waits until the server counts `n` open WebSocket connections (closed
-/// sockets are released by their tasks just after the close handshake).
-async fn wait_for_connections(server: &TestServer, n: u64) {
-    let http = reqwest::Client::new();
-    for _ in 0..200 {
-        let health: protocol::http::Health = http
-            .get(server.url("/health"))
-            .send()
-            .await
-            .expect("health")
-            .json()
-            .await
-            .expect("json");
-        if health.connections == n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("connections never settled at {n}");
 }

@@ -5,10 +5,12 @@
 use super::body::ApiJson;
 use crate::auth::{AdminUser, AuthUser};
 use crate::error::AppError;
+use crate::limits::ConnectionSlot;
 use crate::notify::StreamEvent;
+use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -22,6 +24,7 @@ use protocol::UserId;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// A keep-alive comment this often keeps proxies from closing the stream.
@@ -258,6 +261,7 @@ pub(super) struct EventsQuery {
 pub(super) async fn events(
     caller: AuthUser,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
@@ -268,6 +272,9 @@ pub(super) async fn events(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(from_query);
     let user = caller.user.id;
+    // A stream is a long-lived connection like a WebSocket: it counts
+    // against the same per-IP and total limits.
+    let slot = super::ws::connection_slot(&state, peer)?;
     // Subscribe before reading the store: nothing stored in between is missed.
     let subscription = state.chat.notifier().streams().subscribe(user);
     // Read after subscribing, like the replay: a change in between arrives as
@@ -282,19 +289,19 @@ pub(super) async fn events(
         None => VecDeque::new(),
     };
     let replayed: HashMap<i64, Notification> = replay.iter().map(|n| (n.id, n.clone())).collect();
-    let shutdown = state.shutdown.clone();
+    let held = Held {
+        shutdown: state.shutdown.clone(),
+        _slot: slot,
+    };
     let live = stream::unfold(
-        (replay, replayed, subscription, shutdown),
-        |(mut replay, replayed, mut sub, shutdown)| async move {
+        (replay, replayed, subscription, held),
+        |(mut replay, replayed, mut sub, held)| async move {
             if let Some(n) = replay.pop_front() {
-                return Some((
-                    Ok(notification_event(&n)),
-                    (replay, replayed, sub, shutdown),
-                ));
+                return Some((Ok(notification_event(&n)), (replay, replayed, sub, held)));
             }
             loop {
                 let next = tokio::select! {
-                    () = shutdown.cancelled() => None,
+                    () = held.shutdown.cancelled() => None,
                     e = sub.recv() => e,
                 };
                 let event = match next? {
@@ -306,12 +313,19 @@ pub(super) async fn events(
                         .data(serde_json::to_string(&a).unwrap_or_default()),
                     StreamEvent::Unread(count) => unread_event(count),
                 };
-                return Some((Ok(event), (replay, replayed, sub, shutdown)));
+                return Some((Ok(event), (replay, replayed, sub, held)));
             }
         },
     );
     let stream = stream::once(async move { Ok(unread_event(unread)) }).chain(live);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
+}
+
+/// What an open stream holds besides its events: the token it ends on, and
+/// its connection slot, freed when the stream is dropped.
+struct Held {
+    shutdown: ShutdownToken,
+    _slot: ConnectionSlot,
 }
 
 fn notification_event(n: &Notification) -> Event {

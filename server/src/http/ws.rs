@@ -1,6 +1,6 @@
 use crate::auth::AuthUser;
 use crate::error::AppError;
-use crate::limits::Refused;
+use crate::limits::{ConnectionSlot, Refused};
 use crate::state::AppState;
 use crate::ws::ConnCtx;
 use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
@@ -20,15 +20,7 @@ pub(super) async fn upgrade(
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     check_origin(&state, &parts)?;
-    let slot = state
-        .connection_limits
-        .acquire(peer.ip())
-        .map_err(|r| match r {
-            Refused::PerIp => AppError::RateLimited {
-                retry_after_ms: 5_000,
-            },
-            Refused::Total => AppError::Unavailable("server full; try again later".into()),
-        })?;
+    let slot = connection_slot(&state, peer)?;
     let user = AuthUser::from_request_parts(&mut parts, &state).await?.user;
     let limits = &state.config.limits;
     let ctx = ConnCtx {
@@ -49,6 +41,24 @@ pub(super) async fn upgrade(
                 drop(slot);
             })
         }))
+}
+
+/// A slot under the connection limits for a long-lived connection from
+/// `peer` (a WebSocket or an SSE stream): 429 over the per-IP limit, 503
+/// when the server is full. Dropping the slot frees it.
+pub(super) fn connection_slot(
+    state: &AppState,
+    peer: SocketAddr,
+) -> Result<ConnectionSlot, AppError> {
+    state
+        .connection_limits
+        .acquire(peer.ip())
+        .map_err(|r| match r {
+            Refused::PerIp => AppError::RateLimited {
+                retry_after_ms: 5_000,
+            },
+            Refused::Total => AppError::Unavailable("server full; try again later".into()),
+        })
 }
 
 /// Browsers always send `Origin` on a WebSocket handshake; refusing foreign

@@ -41,7 +41,8 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
     }
 }
 
-/// Counts open WebSocket connections per IP and in total.
+/// Counts open long-lived connections (WebSockets, SSE streams) per IP and
+/// in total.
 #[derive(Clone)]
 pub struct ConnectionLimits {
     inner: Arc<ConnInner>,

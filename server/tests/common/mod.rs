@@ -161,6 +161,29 @@ impl TestServer {
             .expect("upgrade")
     }
 
+    /// Waits until the server counts `n` open long-lived connections
+    /// (WebSockets and SSE streams). There is no event for a slot being
+    /// freed (a closed socket's task releases it just after the close), so
+    /// this polls `/health`, for at most two seconds.
+    pub async fn wait_for_connections(&self, n: u64) {
+        let http = reqwest::Client::new();
+        for _ in 0..200 {
+            let health: protocol::http::Health = http
+                .get(self.url("/health"))
+                .send()
+                .await
+                .expect("health")
+                .json()
+                .await
+                .expect("json");
+            if health.connections == n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("connections never settled at {n}");
+    }
+
     /// Tries a WebSocket handshake; `Err` carries the HTTP status and JSON body of a refusal.
     pub async fn try_ws(
         &self,

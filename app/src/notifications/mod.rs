@@ -337,6 +337,18 @@ impl NotificationCenter {
         self.load();
     }
 
+    /// The SSE stream was closed by an HTTP error: forget it, so that the
+    /// next failed WebSocket attempt arms the fallback again (paced by the
+    /// WebSocket's backoff, not a retry loop of its own).
+    #[cfg(feature = "hydrate")]
+    fn sse_ended(&self) {
+        leptos::logging::warn!("notifications: the SSE stream was refused");
+        self.sse.set_value(None);
+        if self.transport.get_untracked() == Transport::Sse {
+            self.transport.try_set(Transport::Connecting);
+        }
+    }
+
     #[cfg(feature = "hydrate")]
     fn restore_sound(&self) {
         let on = crate::realtime::local_storage()

@@ -52,9 +52,16 @@ impl Stream {
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
             center.transport.try_set(Transport::Sse);
         });
+        let watched = source.clone();
         let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            // The browser retries by itself while the state is CONNECTING.
             center.transport.try_set(Transport::Connecting);
+            // A network error leaves it CONNECTING: the browser retries by
+            // itself. An HTTP error (401, 429, 503) closes it for good: let
+            // the centre drop it (after this callback has returned) and
+            // open a new one on the next failed WebSocket attempt.
+            if watched.ready_state() == EventSource::CLOSED {
+                leptos::task::spawn_local(async move { center.sse_ended() });
+            }
         });
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));

@@ -1,5 +1,13 @@
-import { test, expect } from '@playwright/test';
-import { PASSWORD, authForm, chat, collectPageErrors, uid, userName } from './support/hibiki';
+import {
+  PASSWORD,
+  authForm,
+  chat,
+  collectPageErrors,
+  expect,
+  test,
+  uid,
+  userName,
+} from './support/hibiki';
 
 // Accounts in the browser: register, log out, log in, chat; inline errors;
 // visitors without a session are sent to the login page.

@@ -1,5 +1,13 @@
-import { test, expect } from '@playwright/test';
-import { chat, collectPageErrors, openChat, openUser, registerViaApi, uid, userName } from './support/hibiki';
+import {
+  chat,
+  collectPageErrors,
+  expect,
+  openChat,
+  registerViaApi,
+  test,
+  uid,
+  userName,
+} from './support/hibiki';
 
 // End-to-end checks of the chat page (room `general` at `/`), written against
 // the UI contract only: role and label locators, web-first assertions, no
@@ -8,20 +16,19 @@ import { chat, collectPageErrors, openChat, openUser, registerViaApi, uid, userN
 
 test('the chat is server-rendered with its history for the signed-in user, hydrates and goes Online', async ({
   browser,
+  users,
 }) => {
   // 1. Hydration: with JavaScript on, the badge turns Online, which only the
   //    hydrated wasm's WebSocket can do; this user leaves a message behind.
-  const user = await openUser(browser, userName('solo'));
+  const user = await users.open('solo');
   const earlier = `said before you came ${uid()}`;
-  try {
-    await expect(user.ui.status).toContainText('Online');
-    await user.ui.composer.fill(earlier);
-    await user.ui.composer.press('Enter');
-    await expect(user.ui.items(earlier)).toHaveCount(1);
-    expect(user.errors, 'uncaught errors in the page (hydration or wasm panic)').toEqual([]);
-  } finally {
-    await user.context.close();
-  }
+  await expect(user.ui.status).toContainText('Online');
+  await user.ui.composer.fill(earlier);
+  await user.ui.composer.press('Enter');
+  await expect(user.ui.items(earlier)).toHaveCount(1);
+  expect(user.errors, 'uncaught errors in the page (hydration or wasm panic)').toEqual([]);
+  // Gone before part 2 (the fixture would close it only at the end).
+  await user.context.close();
 
   // 2. Server-side rendering: with JavaScript off, only the server's HTML can
   //    show the chat, for this user, with the latest history on first paint.
@@ -43,68 +50,57 @@ test('the chat is server-rendered with its history for the signed-in user, hydra
   }
 });
 
-test('two users chat live: Enter sends, Send button sends, no duplicates', async ({
-  browser,
-}) => {
-  const aliceName = userName('alice');
-  const bobName = userName('bob');
-  const alice = await openUser(browser, aliceName);
-  const bob = await openUser(browser, bobName);
-  try {
-    // Marks bob's document: if the page reloads or navigates, the mark is gone.
-    await bob.page.evaluate(() => {
-      (window as unknown as { __hibikiNoReload?: boolean }).__hibikiNoReload = true;
-    });
+test('two users chat live: Enter sends, Send button sends, no duplicates', async ({ users }) => {
+  const alice = await users.open('alice');
+  const bob = await users.open('bob');
+  // Marks bob's document: if the page reloads or navigates, the mark is gone.
+  await bob.page.evaluate(() => {
+    (window as unknown as { __hibikiNoReload?: boolean }).__hibikiNoReload = true;
+  });
 
-    // Alice sends with Enter.
-    const hello = `hello from alice ${uid()}`;
-    await alice.ui.composer.click();
-    await alice.ui.composer.pressSequentially(hello);
-    await alice.ui.composer.press('Enter');
-    await expect(alice.ui.composer).toHaveValue('');
+  // Alice sends with Enter.
+  const hello = `hello from alice ${uid()}`;
+  await alice.ui.composer.click();
+  await alice.ui.composer.pressSequentially(hello);
+  await alice.ui.composer.press('Enter');
+  await expect(alice.ui.composer).toHaveValue('');
 
-    // Bob sees it live, attributed to alice.
-    await expect(bob.ui.items(hello)).toHaveCount(1);
-    await expect(bob.ui.items(hello)).toContainText(aliceName);
+  // Bob sees it live, attributed to alice.
+  await expect(bob.ui.items(hello)).toHaveCount(1);
+  await expect(bob.ui.items(hello)).toContainText(alice.name);
 
-    // Alice sees her own message exactly once (her ack and the broadcast echo
-    // must be deduplicated).
-    await expect(alice.ui.items(hello)).toHaveCount(1);
-    await expect(alice.ui.items(hello)).toContainText(aliceName);
+  // Alice sees her own message exactly once (her ack and the broadcast echo
+  // must be deduplicated).
+  await expect(alice.ui.items(hello)).toHaveCount(1);
+  await expect(alice.ui.items(hello)).toContainText(alice.name);
 
-    // Bob replies with the Send button.
-    const reply = `hi alice, bob here ${uid()}`;
-    await bob.ui.composer.fill(reply);
-    await bob.ui.sendButton.click();
-    await expect(bob.ui.composer).toHaveValue('');
+  // Bob replies with the Send button.
+  const reply = `hi alice, bob here ${uid()}`;
+  await bob.ui.composer.fill(reply);
+  await bob.ui.sendButton.click();
+  await expect(bob.ui.composer).toHaveValue('');
 
-    await expect(alice.ui.items(reply)).toHaveCount(1);
-    await expect(alice.ui.items(reply)).toContainText(bobName);
-    await expect(bob.ui.items(reply)).toHaveCount(1);
+  await expect(alice.ui.items(reply)).toHaveCount(1);
+  await expect(alice.ui.items(reply)).toContainText(bob.name);
+  await expect(bob.ui.items(reply)).toHaveCount(1);
 
-    // By now every frame about alice's message has reached her page (bob's
-    // reply came after it on the same socket): still exactly one copy.
-    await expect(alice.ui.items(hello)).toHaveCount(1);
+  // By now every frame about alice's message has reached her page (bob's
+  // reply came after it on the same socket): still exactly one copy.
+  await expect(alice.ui.items(hello)).toHaveCount(1);
 
-    // Bob never reloaded, and both stayed connected.
-    expect(
-      await bob.page.evaluate(
-        () => (window as unknown as { __hibikiNoReload?: boolean }).__hibikiNoReload === true,
-      ),
-      'bob’s page was reloaded or navigated',
-    ).toBe(true);
-    await expect(alice.ui.status).toContainText('Online');
-    await expect(bob.ui.status).toContainText('Online');
-    expect(alice.errors, 'uncaught errors in alice’s page').toEqual([]);
-    expect(bob.errors, 'uncaught errors in bob’s page').toEqual([]);
-  } finally {
-    await alice.context.close();
-    await bob.context.close();
-  }
+  // Bob never reloaded, and both stayed connected.
+  expect(
+    await bob.page.evaluate(
+      () => (window as unknown as { __hibikiNoReload?: boolean }).__hibikiNoReload === true,
+    ),
+    'bob’s page was reloaded or navigated',
+  ).toBe(true);
+  await expect(alice.ui.status).toContainText('Online');
+  await expect(bob.ui.status).toContainText('Online');
 });
 
-test('Shift+Enter inserts a line break that is kept in the sent message', async ({ browser }) => {
-  const { context, page, errors, ui } = await openUser(browser, userName('lines'));
+test('Shift+Enter inserts a line break that is kept in the sent message', async ({ users }) => {
+  const { ui } = await users.open('lines');
 
   const tag = uid();
   const first = `line one ${tag}`;
@@ -128,8 +124,6 @@ test('Shift+Enter inserts a line break that is kept in the sent message', async 
   // ...and they are rendered on separate lines: innerText reflects layout, so
   // this needs `white-space: pre-wrap` (or a <br>), not collapsed whitespace.
   await expect(item).toContainText(new RegExp(`${first}\\n${second}`), { useInnerText: true });
-  expect(errors, 'uncaught errors in the page').toEqual([]);
-  await context.close();
 });
 
 test('message text is shown literally, never as HTML', async ({ browser }) => {

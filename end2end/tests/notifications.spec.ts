@@ -1,14 +1,15 @@
-import { test, expect, type BrowserContext, type Locator, type Page } from '@playwright/test';
+import type { BrowserContext, Locator, Page } from '@playwright/test';
 import {
   chat,
   collectPageErrors,
+  expect,
   openChat,
   openRoom,
-  openUser,
   publishNotification,
   registerViaApi,
   rooms,
   send,
+  test,
   uid,
   userName,
 } from './support/hibiki';
@@ -128,147 +129,127 @@ async function blockWebSocket(context: BrowserContext) {
   });
 }
 
-test('a published notification shows a toast that vanishes after about 5 s', async ({
-  browser,
-}) => {
-  const name = userName('toasty');
-  const user = await openUser(browser, name);
+test('a published notification shows a toast that vanishes after about 5 s', async ({ users }) => {
+  const user = await users.open('toasty');
   const { page } = user;
   const t = toasts(page);
-  try {
-    const title = `Build finished ${uid()}`;
-    const body = `All 42 checks passed ${uid()}`;
-    await publishNotification(page.request, { to: name, kind: 'system', title, body });
-    const toast = t.toast(title);
-    await expect(toast).toBeVisible();
-    const shown = Date.now();
-    await expect(toast).toContainText(body);
-    await expect(toast).toBeHidden({ timeout: 10_000 });
-    const lifetime = Date.now() - shown;
-    expect(lifetime, 'toast lifetime in ms').toBeGreaterThanOrEqual(3_500);
-    expect(lifetime, 'toast lifetime in ms').toBeLessThanOrEqual(8_000);
+  const title = `Build finished ${uid()}`;
+  const body = `All 42 checks passed ${uid()}`;
+  await publishNotification(page.request, { to: user.name, kind: 'system', title, body });
+  const toast = t.toast(title);
+  await expect(toast).toBeVisible();
+  const shown = Date.now();
+  await expect(toast).toContainText(body);
+  await expect(toast).toBeHidden({ timeout: 10_000 });
+  const lifetime = Date.now() - shown;
+  expect(lifetime, 'toast lifetime in ms').toBeGreaterThanOrEqual(3_500);
+  expect(lifetime, 'toast lifetime in ms').toBeLessThanOrEqual(8_000);
 
-    // Close removes a toast at once, long before its 5 s are up.
-    const second = `Deploy started ${uid()}`;
+  // Close removes a toast at once, long before its 5 s are up.
+  const second = `Deploy started ${uid()}`;
+  await publishNotification(page.request, {
+    to: user.name,
+    kind: 'custom',
+    title: second,
+    body: 'closing this one by hand',
+  });
+  await expect(t.toast(second)).toBeVisible();
+  await t.toast(second).getByRole('button', { name: 'Close' }).click();
+  await expect(t.toast(second)).toBeHidden({ timeout: 1_500 });
+});
+
+test('hovering a toast pauses its timer', async ({ users }) => {
+  const user = await users.open('hover');
+  const { page } = user;
+  const t = toasts(page);
+  const title = `Read me slowly ${uid()}`;
+  await publishNotification(page.request, {
+    to: user.name,
+    kind: 'system',
+    title,
+    body: 'the pointer is on me',
+  });
+  const toast = t.toast(title);
+  await expect(toast).toBeVisible();
+  await toast.hover();
+  // This wait is the assertion: longer than a toast's 5 s, and while the
+  // pointer rests on it nothing may happen.
+  await page.waitForTimeout(6_500);
+  await expect(toast).toBeVisible();
+
+  // Leaving resumes the timer with the time that was left: not gone at
+  // once, gone within a toast's lifetime.
+  await moveMouseAwayFrom(page, toast);
+  const left = Date.now();
+  await expect(toast).toBeHidden({ timeout: 10_000 });
+  const rest = Date.now() - left;
+  expect(rest, 'ms from leaving the toast to its end').toBeGreaterThanOrEqual(1_000);
+  expect(rest, 'ms from leaving the toast to its end').toBeLessThanOrEqual(8_000);
+});
+
+test('the badge counts unread notifications and mark-all-read clears it', async ({ users }) => {
+  const user = await users.open('badge');
+  const { page } = user;
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
+  await expect(badge(page)).toHaveCount(0);
+
+  const tag = uid();
+  const titles = [`First ${tag}`, `Second ${tag}`, `Third ${tag}`];
+  for (const title of titles) {
     await publishNotification(page.request, {
-      to: name,
+      to: user.name,
       kind: 'custom',
-      title: second,
-      body: 'closing this one by hand',
-    });
-    await expect(t.toast(second)).toBeVisible();
-    await t.toast(second).getByRole('button', { name: 'Close' }).click();
-    await expect(t.toast(second)).toBeHidden({ timeout: 1_500 });
-    expect(user.errors).toEqual([]);
-  } finally {
-    await user.context.close();
-  }
-});
-
-test('hovering a toast pauses its timer', async ({ browser }) => {
-  const name = userName('hover');
-  const user = await openUser(browser, name);
-  const { page } = user;
-  const t = toasts(page);
-  try {
-    const title = `Read me slowly ${uid()}`;
-    await publishNotification(page.request, {
-      to: name,
-      kind: 'system',
       title,
-      body: 'the pointer is on me',
+      body: `body of ${title}`,
     });
-    const toast = t.toast(title);
-    await expect(toast).toBeVisible();
-    await toast.hover();
-    // This wait is the assertion: longer than a toast's 5 s, and while the
-    // pointer rests on it nothing may happen.
-    await page.waitForTimeout(6_500);
-    await expect(toast).toBeVisible();
-
-    // Leaving resumes the timer with the time that was left: not gone at
-    // once, gone within a toast's lifetime.
-    await moveMouseAwayFrom(page, toast);
-    const left = Date.now();
-    await expect(toast).toBeHidden({ timeout: 10_000 });
-    const rest = Date.now() - left;
-    expect(rest, 'ms from leaving the toast to its end').toBeGreaterThanOrEqual(1_000);
-    expect(rest, 'ms from leaving the toast to its end').toBeLessThanOrEqual(8_000);
-    expect(user.errors).toEqual([]);
-  } finally {
-    await user.context.close();
   }
-});
+  await expect(bell(page)).toHaveAccessibleName(unreadName(3));
+  await expect(badge(page)).toHaveText('3');
+  await expect(badge(page)).toHaveAttribute('aria-hidden', 'true');
 
-test('the badge counts unread notifications and mark-all-read clears it', async ({ browser }) => {
-  const name = userName('badge');
-  const user = await openUser(browser, name);
-  const { page } = user;
-  try {
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
-    await expect(badge(page)).toHaveCount(0);
-
-    const tag = uid();
-    const titles = [`First ${tag}`, `Second ${tag}`, `Third ${tag}`];
-    for (const title of titles) {
-      await publishNotification(page.request, {
-        to: name,
-        kind: 'custom',
-        title,
-        body: `body of ${title}`,
-      });
-    }
-    await expect(bell(page)).toHaveAccessibleName(unreadName(3));
-    await expect(badge(page)).toHaveText('3');
-    await expect(badge(page)).toHaveAttribute('aria-hidden', 'true');
-
-    // Newest first, all unread.
-    const p = await openPanel(page);
-    await expect(p.items).toHaveCount(3);
-    await expect(p.items).toContainText([...titles].reverse());
-    for (let i = 0; i < 3; i++) {
-      await expect(p.items.nth(i)).toHaveAttribute('data-unread', 'true');
-      await expect(p.items.nth(i)).toHaveAttribute('data-kind', 'custom');
-      await expect(p.items.nth(i)).toContainText(`body of ${titles[2 - i]}`);
-    }
-
-    // Mark one read.
-    const middle = p.item(titles[1]);
-    await middle.getByRole('button', { name: 'Mark read' }).click();
-    await expect(middle).toHaveAttribute('data-unread', 'false');
-    await expect(middle.getByRole('button', { name: 'Mark read' })).toHaveCount(0);
-    await expect(bell(page)).toHaveAccessibleName(unreadName(2));
-    await expect(badge(page)).toHaveText('2');
-
-    // Mark all read.
-    await p.markAllRead.click();
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
-    await expect(badge(page)).toHaveCount(0);
-    for (let i = 0; i < 3; i++) {
-      await expect(p.items.nth(i)).toHaveAttribute('data-unread', 'false');
-    }
-
-    // Escape (with focus in the panel) closes it. Focus the panel itself:
-    // "Mark all read" is disabled now and no longer holds the focus.
-    await p.region.press('Escape');
-    await expect(p.region).toBeHidden();
-    await expect(bell(page)).toHaveAttribute('aria-expanded', 'false');
-
-    // Read state is the server's: still read after a reload (the items are
-    // loaded again before the bell is trusted).
-    await page.reload();
-    await expect(user.ui.status).toContainText('Online', { timeout: 30_000 });
-    const again = await openPanel(page);
-    await expect(again.items).toHaveCount(3);
-    for (let i = 0; i < 3; i++) {
-      await expect(again.items.nth(i)).toHaveAttribute('data-unread', 'false');
-    }
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
-    await expect(badge(page)).toHaveCount(0);
-    expect(user.errors).toEqual([]);
-  } finally {
-    await user.context.close();
+  // Newest first, all unread.
+  const p = await openPanel(page);
+  await expect(p.items).toHaveCount(3);
+  await expect(p.items).toContainText([...titles].reverse());
+  for (let i = 0; i < 3; i++) {
+    await expect(p.items.nth(i)).toHaveAttribute('data-unread', 'true');
+    await expect(p.items.nth(i)).toHaveAttribute('data-kind', 'custom');
+    await expect(p.items.nth(i)).toContainText(`body of ${titles[2 - i]}`);
   }
+
+  // Mark one read.
+  const middle = p.item(titles[1]);
+  await middle.getByRole('button', { name: 'Mark read' }).click();
+  await expect(middle).toHaveAttribute('data-unread', 'false');
+  await expect(middle.getByRole('button', { name: 'Mark read' })).toHaveCount(0);
+  await expect(bell(page)).toHaveAccessibleName(unreadName(2));
+  await expect(badge(page)).toHaveText('2');
+
+  // Mark all read.
+  await p.markAllRead.click();
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
+  await expect(badge(page)).toHaveCount(0);
+  for (let i = 0; i < 3; i++) {
+    await expect(p.items.nth(i)).toHaveAttribute('data-unread', 'false');
+  }
+
+  // Escape (with focus in the panel) closes it. Focus the panel itself:
+  // "Mark all read" is disabled now and no longer holds the focus.
+  await p.region.press('Escape');
+  await expect(p.region).toBeHidden();
+  await expect(bell(page)).toHaveAttribute('aria-expanded', 'false');
+
+  // Read state is the server's: still read after a reload (the items are
+  // loaded again before the bell is trusted).
+  await page.reload();
+  await expect(user.ui.status).toContainText('Online', { timeout: 30_000 });
+  const again = await openPanel(page);
+  await expect(again.items).toHaveCount(3);
+  for (let i = 0; i < 3; i++) {
+    await expect(again.items.nth(i)).toHaveAttribute('data-unread', 'false');
+  }
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
+  await expect(badge(page)).toHaveCount(0);
 });
 
 test('stored notifications reach an offline user at next login', async ({ browser }) => {
@@ -305,139 +286,115 @@ test('stored notifications reach an offline user at next login', async ({ browse
   }
 });
 
-test("a job notification's bar fills from 0 to 100", async ({ browser }) => {
-  const name = userName('jobs');
-  const user = await openUser(browser, name);
+test("a job notification's bar fills from 0 to 100", async ({ users }) => {
+  const user = await users.open('jobs');
   const { page } = user;
-  try {
-    const key = `job-${uid()}`;
-    const title = `Export ${key}`;
-    const publish = (progress: number) =>
-      publishNotification(page.request, {
-        to: name,
-        kind: 'job',
-        title,
-        body: `${progress}% done`,
-        progress,
-        key,
-      });
+  const key = `job-${uid()}`;
+  const title = `Export ${key}`;
+  const publish = (progress: number) =>
+    publishNotification(page.request, {
+      to: user.name,
+      kind: 'job',
+      title,
+      body: `${progress}% done`,
+      progress,
+      key,
+    });
 
-    await publish(0);
-    const p = await openPanel(page);
-    const item = p.item(title);
-    const bar = item.getByRole('progressbar', { name: 'Progress' });
-    await expect(item).toHaveAttribute('data-kind', 'job');
-    await expect(bar).toHaveAttribute('aria-valuenow', '0');
+  await publish(0);
+  const p = await openPanel(page);
+  const item = p.item(title);
+  const bar = item.getByRole('progressbar', { name: 'Progress' });
+  await expect(item).toHaveAttribute('data-kind', 'job');
+  await expect(bar).toHaveAttribute('aria-valuenow', '0');
 
-    await publish(50);
-    await expect(bar).toHaveAttribute('aria-valuenow', '50');
-    await expect(item).toContainText('50% done');
-    // Read it; the next update makes it unread again.
-    await item.getByRole('button', { name: 'Mark read' }).click();
-    await expect(item).toHaveAttribute('data-unread', 'false');
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
+  await publish(50);
+  await expect(bar).toHaveAttribute('aria-valuenow', '50');
+  await expect(item).toContainText('50% done');
+  // Read it; the next update makes it unread again.
+  await item.getByRole('button', { name: 'Mark read' }).click();
+  await expect(item).toHaveAttribute('data-unread', 'false');
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
 
-    await publish(100);
-    await expect(bar).toHaveAttribute('aria-valuenow', '100');
-    await expect(item).toContainText('100% done');
-    // Updated in place: still one item, unread again.
-    await expect(p.items).toHaveCount(1);
-    await expect(item).toHaveAttribute('data-unread', 'true');
-    await expect(bell(page)).toHaveAccessibleName(unreadName(1));
+  await publish(100);
+  await expect(bar).toHaveAttribute('aria-valuenow', '100');
+  await expect(item).toContainText('100% done');
+  // Updated in place: still one item, unread again.
+  await expect(p.items).toHaveCount(1);
+  await expect(item).toHaveAttribute('data-unread', 'true');
+  await expect(bell(page)).toHaveAccessibleName(unreadName(1));
 
-    // The job's toast is updated too (one toast, its timer restarted).
-    const toast = toasts(page).toast(title);
-    await expect(toast).toHaveCount(1);
-    await expect(toast.getByRole('progressbar', { name: 'Progress' })).toHaveAttribute(
-      'aria-valuenow',
-      '100',
-    );
-    expect(user.errors).toEqual([]);
-  } finally {
-    await user.context.close();
-  }
+  // The job's toast is updated too (one toast, its timer restarted).
+  const toast = toasts(page).toast(title);
+  await expect(toast).toHaveCount(1);
+  await expect(toast.getByRole('progressbar', { name: 'Progress' })).toHaveAttribute(
+    'aria-valuenow',
+    '100',
+  );
 });
 
-test('a mention from another user notifies and its link opens the room', async ({ browser }) => {
-  const aliceName = userName('aiko');
-  const bobName = userName('ben');
-  const alice = await openUser(browser, aliceName);
-  const bob = await openUser(browser, bobName);
-  try {
-    // Alice is in #random, so opening the link is a real move.
-    await rooms(alice.page).link('random').click();
-    await expect(alice.page).toHaveURL(/\/rooms\/random$/);
-    await expect(alice.ui.status).toContainText('Online');
+test('a mention from another user notifies and its link opens the room', async ({ users }) => {
+  const alice = await users.open('aiko');
+  const bob = await users.open('ben');
+  // Alice is in #random, so opening the link is a real move.
+  await rooms(alice.page).link('random').click();
+  await expect(alice.page).toHaveURL(/\/rooms\/random$/);
+  await expect(alice.ui.status).toContainText('Online');
 
-    // Bob, in #general, mentions her.
-    await send(bob.page, `@${aliceName} look at this ${uid()}`);
-    const title = `${bobName} mentioned you in #general`;
-    const toast = toasts(alice.page).toast(title);
-    await expect(toast).toBeVisible();
-    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
+  // Bob, in #general, mentions her.
+  await send(bob.page, `@${alice.name} look at this ${uid()}`);
+  const title = `${bob.name} mentioned you in #general`;
+  const toast = toasts(alice.page).toast(title);
+  await expect(toast).toBeVisible();
+  await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
 
-    const p = await openPanel(alice.page);
-    const item = p.item(title);
-    await expect(item).toHaveAttribute('data-kind', 'mention');
-    await expect(item).toHaveAttribute('data-unread', 'true');
-    await item.getByRole('link', { name: title }).click();
-    await expect(alice.page).toHaveURL(/\/rooms\/general(#.*)?$/);
-    await expect(chat(alice.page).status).toContainText('Online');
-    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
-    // The panel may close on navigation; the item is read either way.
-    const after = await openPanel(alice.page);
-    await expect(after.item(title)).toHaveAttribute('data-unread', 'false');
-    expect(alice.errors).toEqual([]);
-    expect(bob.errors).toEqual([]);
-  } finally {
-    await alice.context.close();
-    await bob.context.close();
-  }
+  const p = await openPanel(alice.page);
+  const item = p.item(title);
+  await expect(item).toHaveAttribute('data-kind', 'mention');
+  await expect(item).toHaveAttribute('data-unread', 'true');
+  await item.getByRole('link', { name: title }).click();
+  await expect(alice.page).toHaveURL(/\/rooms\/general(#.*)?$/);
+  await expect(chat(alice.page).status).toContainText('Online');
+  await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
+  // The panel may close on navigation; the item is read either way.
+  const after = await openPanel(alice.page);
+  await expect(after.item(title)).toHaveAttribute('data-unread', 'false');
 });
 
-test('a DM notifies its recipient unless they are looking at it', async ({ browser }) => {
-  const aliceName = userName('aiko');
-  const bobName = userName('ben');
-  const alice = await openUser(browser, aliceName);
-  const bob = await openUser(browser, bobName);
-  try {
-    // Bob opens a DM with Alice, who stays in #general (her client has
-    // joined the DM too, for its sidebar badge, but is not looking at it).
-    await rooms(bob.page).members.getByRole('button', { name: `Message ${aliceName}` }).click();
-    await expect(bob.page).not.toHaveURL(/\/rooms\/general$/);
-    await expect(bob.ui.status).toContainText('Online');
-    const dmPath = new URL(bob.page.url()).pathname;
-    const first = `psst ${uid()}`;
-    await send(bob.page, first);
+test('a DM notifies its recipient unless they are looking at it', async ({ users }) => {
+  const alice = await users.open('aiko');
+  const bob = await users.open('ben');
+  // Bob opens a DM with Alice, who stays in #general (her client has
+  // joined the DM too, for its sidebar badge, but is not looking at it).
+  await rooms(bob.page).members.getByRole('button', { name: `Message ${alice.name}` }).click();
+  await expect(bob.page).not.toHaveURL(/\/rooms\/general$/);
+  await expect(bob.ui.status).toContainText('Online');
+  const dmPath = new URL(bob.page.url()).pathname;
+  const first = `psst ${uid()}`;
+  await send(bob.page, first);
 
-    const title = `New message from ${bobName}`;
-    const toast = toasts(alice.page).toast(title);
-    await expect(toast).toBeVisible();
-    await expect(toast).toContainText(first);
-    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
+  const title = `New message from ${bob.name}`;
+  const toast = toasts(alice.page).toast(title);
+  await expect(toast).toBeVisible();
+  await expect(toast).toContainText(first);
+  await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
 
-    // The toast's link opens the DM (and reads the notification).
-    await toast.getByRole('link', { name: title }).click();
-    await expect(alice.page).toHaveURL(new RegExp(`${dmPath}(#.*)?$`));
-    await expect(alice.ui.items(first)).toHaveCount(1);
-    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
+  // The toast's link opens the DM (and reads the notification).
+  await toast.getByRole('link', { name: title }).click();
+  await expect(alice.page).toHaveURL(new RegExp(`${dmPath}(#.*)?$`));
+  await expect(alice.ui.items(first)).toHaveCount(1);
+  await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
 
-    // While she looks at the DM, a new DM message notifies nobody...
-    const second = `still there? ${uid()}`;
-    await send(bob.page, second);
-    await expect(alice.ui.items(second)).toHaveCount(1);
-    // ...which the next notification proves: it is the only unread one.
-    await openRoom(bob.page, 'general');
-    await send(bob.page, `@${aliceName} see the DM ${uid()}`);
-    await expect(toasts(alice.page).toast(`${bobName} mentioned you in #general`)).toBeVisible();
-    await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
-    await expect(toasts(alice.page).region.getByText(second)).toHaveCount(0);
-    expect(alice.errors).toEqual([]);
-    expect(bob.errors).toEqual([]);
-  } finally {
-    await alice.context.close();
-    await bob.context.close();
-  }
+  // While she looks at the DM, a new DM message notifies nobody...
+  const second = `still there? ${uid()}`;
+  await send(bob.page, second);
+  await expect(alice.ui.items(second)).toHaveCount(1);
+  // ...which the next notification proves: it is the only unread one.
+  await openRoom(bob.page, 'general');
+  await send(bob.page, `@${alice.name} see the DM ${uid()}`);
+  await expect(toasts(alice.page).toast(`${bob.name} mentioned you in #general`)).toBeVisible();
+  await expect(bell(alice.page)).toHaveAccessibleName(unreadName(1));
+  await expect(toasts(alice.page).region.getByText(second)).toHaveCount(0);
 });
 
 test('sound toggle is remembered and beeps', async ({ browser }) => {

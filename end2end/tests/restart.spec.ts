@@ -1,8 +1,8 @@
-import { test, expect, type Browser } from '@playwright/test';
+import type { Browser } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PASSWORD, chat, collectPageErrors, uid, userName } from './support/hibiki';
+import { PASSWORD, chat, collectPageErrors, expect, test, uid, userName } from './support/hibiki';
 
 // A server restart in the middle of a conversation. This spec runs its own
 // `hibiki` (not the suite's webServer) so that it can stop and start it, on

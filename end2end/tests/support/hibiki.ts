@@ -1,4 +1,5 @@
 import {
+  test as base,
   expect,
   type APIRequestContext,
   type Browser,
@@ -9,6 +10,11 @@ import {
 // Shared helpers for the Hibiki specs: unique names, role/label locators for
 // the chat and the auth forms, and signing up users. No sleeps: every wait is
 // a web-first assertion on something the user can see.
+//
+// Specs import `test` and `expect` from here: `test` is Playwright's with a
+// `users` fixture (see below) that opens signed-in users and cleans up after them.
+
+export { expect };
 
 /** A short tag unique to this call: base36 time plus random. */
 export function uid(): string {
@@ -79,15 +85,64 @@ export async function openChat(page: Page): Promise<void> {
   await expect(ui.composer).toBeVisible();
 }
 
-/** A fresh browser context (own cookies and storage) with a signed-up user on the chat. */
-export async function openUser(browser: Browser, name: string) {
+/** A signed-in user in their own browser context (own cookies and storage), on the chat. */
+export interface User {
+  /** The username, `${prefix}-<unique tag>`. */
+  name: string;
+  context: BrowserContext;
+  page: Page;
+  /** Uncaught page errors collected so far (see collectPageErrors). */
+  errors: string[];
+  ui: ReturnType<typeof chat>;
+}
+
+/** The `users` fixture. */
+export interface Users {
+  /**
+   * Signs up a user named `userName(prefix)` in a fresh browser context and
+   * opens the chat, joined. Every user opened is checked for page errors and
+   * has its context closed when the test ends.
+   */
+  open(prefix: string): Promise<User>;
+}
+
+/** A fresh browser context with a signed-up user `name` on the chat. */
+async function openUser(browser: Browser, name: string, contexts: BrowserContext[]) {
   const context = await browser.newContext();
+  // Tracked before anything can fail, so teardown closes it either way.
+  contexts.push(context);
   await registerViaApi(context, name);
   const page = await context.newPage();
   const errors = collectPageErrors(page);
   await openChat(page);
   return { context, page, errors, ui: chat(page) };
 }
+
+/**
+ * Playwright's `test` with a `users` fixture: `const alice = await
+ * users.open('aiko')`. In teardown, every user opened must have no page
+ * errors, and every context is closed (also when that check fails). Closing a
+ * context in the test itself (e.g. to see a user leave) is fine.
+ */
+export const test = base.extend<{ users: Users }>({
+  users: async ({ browser }, use) => {
+    const contexts: BrowserContext[] = [];
+    const opened: User[] = [];
+    await use({
+      async open(prefix) {
+        const name = userName(prefix);
+        const user = { name, ...(await openUser(browser, name, contexts)) };
+        opened.push(user);
+        return user;
+      },
+    });
+    try {
+      for (const u of opened) expect(u.errors, `page errors of ${u.name}`).toEqual([]);
+    } finally {
+      for (const context of contexts) await context.close();
+    }
+  },
+});
 
 /** The rooms sidebar, the members panel and the room's extras, by role and label. */
 export function rooms(page: Page) {
@@ -108,13 +163,13 @@ export function rooms(page: Page) {
   };
 }
 
-/** Sends `text` from the composer with Enter and waits until it is stored (no longer pending). */
 /** Opens a room (or DM) from the sidebar and waits until it is joined. */
 export async function openRoom(page: Page, label: string): Promise<void> {
   await rooms(page).link(label).click();
   await expect(chat(page).status).toContainText('Online');
 }
 
+/** Sends `text` from the composer with Enter and waits until it is stored (no longer pending). */
 export async function send(page: Page, text: string): Promise<void> {
   const ui = chat(page);
   await ui.composer.fill(text);

@@ -1,12 +1,26 @@
-//! Splits message text into plain text and `http(s)` links, so that links can
-//! be rendered as `<a>` elements built as DOM nodes and everything else as
-//! text nodes (never as HTML).
+//! Splits message text into plain text, `http(s)` links and `@name`
+//! mentions, so that links can be rendered as `<a>` elements and mentions as
+//! highlighted spans, built as DOM nodes, and everything else as text nodes
+//! (never as HTML). Mentions follow the server's rule
+//! ([`protocol::mentions`]): what is highlighted is who was notified.
 
 /// A piece of message text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Segment<'a> {
     Text(&'a str),
     Link(&'a str),
+    /// `@name`, the `@` included.
+    Mention(&'a str),
+}
+
+impl Segment<'_> {
+    /// The mentioned name (without the `@`), for a mention.
+    pub fn mentioned(&self) -> Option<&str> {
+        match self {
+            Self::Mention(m) => m.strip_prefix('@'),
+            _ => None,
+        }
+    }
 }
 
 /// Characters that end a URL besides whitespace.
@@ -54,10 +68,37 @@ fn scheme_at(rest: &str) -> Option<usize> {
     })
 }
 
-/// Splits `text` into text and link segments, in order; concatenated they
-/// give `text` back. A link starts with `http://` or `https://` at the start
-/// of the text or after a character that is not a letter or digit.
+/// Splits `text` into text, link and mention segments, in order;
+/// concatenated they give `text` back. Mentions are looked for outside links.
 pub fn segments(text: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    for segment in links(text) {
+        match segment {
+            Segment::Text(t) => split_mentions(t, &mut out),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn split_mentions<'a>(text: &'a str, out: &mut Vec<Segment<'a>>) {
+    let mut at = 0;
+    for m in protocol::mentions::mentions(text) {
+        if at < m.range.start {
+            out.push(Segment::Text(&text[at..m.range.start]));
+        }
+        at = m.range.end;
+        out.push(Segment::Mention(&text[m.range]));
+    }
+    if at < text.len() {
+        out.push(Segment::Text(&text[at..]));
+    }
+}
+
+/// Splits `text` into text and link segments. A link starts with `http://`
+/// or `https://` at the start of the text or after a character that is not
+/// a letter or digit.
+fn links(text: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut plain_start = 0;
     let mut i = 0;
@@ -92,7 +133,7 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
 
 #[cfg(test)]
 mod tests {
-    use super::Segment::{Link, Text};
+    use super::Segment::{Link, Mention, Text};
     use super::*;
 
     #[test]
@@ -158,14 +199,30 @@ mod tests {
             "https://x.y. https://z",
             "(http://q)",
             "日本 http://日本.jp",
+            "@aiko: see @ben's https://x/@c, ok @d-",
         ] {
             let joined: String = segments(text)
                 .into_iter()
                 .map(|s| match s {
-                    Text(t) | Link(t) => t,
+                    Text(t) | Link(t) | Mention(t) => t,
                 })
                 .collect();
             assert_eq!(joined, text);
         }
+    }
+
+    #[test]
+    fn mentions_are_split_out_but_not_inside_links() {
+        assert_eq!(
+            segments("hey @aiko, see https://x.example/@ben and mail a@b.com"),
+            [
+                Text("hey "),
+                Mention("@aiko"),
+                Text(", see "),
+                Link("https://x.example/@ben"),
+                Text(" and mail a@b.com"),
+            ]
+        );
+        assert_eq!(segments("@ben.")[0].mentioned(), Some("ben"));
     }
 }

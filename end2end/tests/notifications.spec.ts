@@ -333,7 +333,7 @@ test("a job notification's bar fills from 0 to 100", async ({ users }) => {
   );
 });
 
-test('a mention from another user notifies and its link opens the room', async ({ users }) => {
+test('a mention from another user notifies and clicking it opens the room', async ({ users }) => {
   const alice = await users.open('aiko');
   const bob = await users.open('ben');
   // Alice is in #random, so opening the link is a real move.
@@ -342,7 +342,8 @@ test('a mention from another user notifies and its link opens the room', async (
   await expect(alice.ui.status).toContainText('Online');
 
   // Bob, in #general, mentions her.
-  await send(bob.page, `@${alice.name} look at this ${uid()}`);
+  const text = `@${alice.name} look at this ${uid()}`;
+  await send(bob.page, text);
   const title = `${bob.name} mentioned you in #general`;
   const toast = toasts(alice.page).toast(title);
   await expect(toast).toBeVisible();
@@ -352,9 +353,15 @@ test('a mention from another user notifies and its link opens the room', async (
   const item = p.item(title);
   await expect(item).toHaveAttribute('data-kind', 'mention');
   await expect(item).toHaveAttribute('data-unread', 'true');
-  await item.getByRole('link', { name: title }).click();
+  await expect(item.getByRole('link', { name: title })).toBeVisible();
+  // The whole entry is the link's target, not only its title.
+  await item.click();
   await expect(alice.page).toHaveURL(/\/rooms\/general(#.*)?$/);
   await expect(chat(alice.page).status).toContainText('Online');
+  // The mention is highlighted in the message, as hers.
+  await expect(
+    alice.ui.items(text).locator('.mention[data-me="true"]'),
+  ).toHaveText(`@${alice.name}`);
   await expect(bell(alice.page)).toHaveAccessibleName(unreadName(0));
   // The panel may close on navigation; the item is read either way.
   const after = await openPanel(alice.page);

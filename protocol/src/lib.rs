@@ -13,6 +13,7 @@
 //! - [`error`]: error codes shared by WebSocket and HTTP.
 //! - [`close`]: WebSocket close codes.
 //! - [`http`]: JSON bodies of the HTTP API.
+//! - [`mentions`]: the `@name` rule, shared by notifications and highlighting.
 
 pub mod client;
 pub mod close;
@@ -20,6 +21,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod mentions;
 pub mod server;
 
 pub use client::ClientMsg;

@@ -14,6 +14,7 @@ use crate::linkify::{segments, Segment};
 use crate::pages::chat::ReplyTarget;
 use crate::realtime::outbox::{Outgoing, OutgoingState};
 use crate::realtime::use_realtime;
+use crate::state::session::use_session;
 
 /// The `id` of a message's element, the target of reply quotes.
 pub fn message_dom_id(seq: Seq) -> String {
@@ -189,12 +190,23 @@ pub(crate) fn jump_to(seq: Seq) -> bool {
     }
 }
 
-/// Message text as text nodes and links.
+/// Message text as text nodes, links and mentions (a mention of the
+/// signed-in user stands out more).
 fn message_text(text: &str) -> impl IntoView {
+    let me = use_session().me().map(|m| m.user.name.to_lowercase());
     segments(text)
         .into_iter()
         .map(|segment| match segment {
             Segment::Text(t) => t.to_owned().into_any(),
+            Segment::Mention(m) => {
+                let mine = segment
+                    .mentioned()
+                    .is_some_and(|name| me.as_deref() == Some(name.to_lowercase().as_str()));
+                view! {
+                    <span class="mention" data-me=mine.to_string()>{m.to_owned()}</span>
+                }
+                .into_any()
+            }
             Segment::Link(url) => view! {
                 <a class="msg__link" href=url.to_owned() target="_blank" rel="noopener noreferrer">
                     {url.to_owned()}

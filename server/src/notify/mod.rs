@@ -16,7 +16,6 @@ use crate::hub::{ConnId, Hub};
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
 use protocol::{RoomName, User, UserId};
-use std::collections::HashSet;
 
 /// Longest notification body taken from a chat message, in characters.
 const EXCERPT_CHARS: usize = 200;
@@ -168,7 +167,7 @@ impl Notifier {
         message: &Message,
     ) -> Result<(), StoreError> {
         let mut recipients = Vec::new();
-        for name in mentioned_names(&message.text) {
+        for name in protocol::mentions::mentioned_names(&message.text) {
             let Some(user) = self.db.user_by_name(&name).await? else {
                 continue;
             };
@@ -209,46 +208,5 @@ fn excerpt(text: &str) -> String {
         let mut s: String = text.chars().take(EXCERPT_CHARS - 1).collect();
         s.push('…');
         s
-    }
-}
-
-/// The distinct names (lower-cased) mentioned as `@name` in `text`. An `@`
-/// counts only at the start or after a character that cannot be part of a
-/// name (so `a@b.com` mentions nobody); trailing `.` and `-` (sentence
-/// punctuation) are not part of the name.
-pub fn mentioned_names(text: &str) -> Vec<String> {
-    let is_name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '.' | '-');
-    let mut names = Vec::new();
-    let mut seen = HashSet::new();
-    let mut prev: Option<char> = None;
-    for (i, c) in text.char_indices() {
-        if c == '@' && !prev.is_some_and(is_name_char) {
-            let rest = &text[i + 1..];
-            let end = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
-            let name = rest[..end].trim_end_matches(['.', '-']);
-            if protocol::http::validate_username(name).is_ok() {
-                let lower = name.to_lowercase();
-                if seen.insert(lower.clone()) {
-                    names.push(lower);
-                }
-            }
-        }
-        prev = Some(c);
-    }
-    names
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mentioned_names;
-
-    #[test]
-    fn finds_mentions_and_ignores_emails() {
-        assert_eq!(
-            mentioned_names("hi @Aiko and @ben. mail me at x@example.com, @aiko again"),
-            vec!["aiko", "ben"]
-        );
-        assert!(mentioned_names("@ alone, @x (too short)").is_empty());
-        assert_eq!(mentioned_names("(@carol_2)"), vec!["carol_2"]);
     }
 }

@@ -1,5 +1,6 @@
 import type { BrowserContext, Locator, Page } from '@playwright/test';
 import {
+  announce,
   chat,
   collectPageErrors,
   expect,
@@ -250,6 +251,34 @@ test('the badge counts unread notifications and mark-all-read clears it', async 
   }
   await expect(bell(page)).toHaveAccessibleName(unreadName(0));
   await expect(badge(page)).toHaveCount(0);
+});
+
+test('an announcement shows as a banner on every open page and is stored once', async ({
+  users,
+}) => {
+  // Announcements go to every user; users created by later tests start
+  // after it, so it cannot change their counts.
+  const alice = await users.open('aiko');
+  const bob = await users.open('ben');
+  const text = `Maintenance tonight at 22:00 ${uid()}`;
+  await announce(alice.page.request, text);
+
+  for (const user of [alice, bob]) {
+    const banner = user.page.getByRole('alert', { name: 'Announcement' });
+    await expect(banner).toContainText(text);
+    // Stored as a system notification (the bell counts it)...
+    await expect(bell(user.page)).toHaveAccessibleName(unreadName(1));
+    const p = await openPanel(user.page);
+    await expect(p.items.first()).toHaveAttribute('data-kind', 'system');
+    await expect(p.items.first()).toContainText(text);
+    // ...but not repeated as a toast under the banner.
+    await expect(toasts(user.page).region.getByText(text)).toHaveCount(0);
+  }
+  await alice.page.getByRole('alert', { name: 'Announcement' })
+    .getByRole('button', { name: 'Dismiss' })
+    .click();
+  await expect(alice.page.getByRole('alert', { name: 'Announcement' })).toHaveCount(0);
+  await expect(bob.page.getByRole('alert', { name: 'Announcement' })).toBeVisible();
 });
 
 test('stored notifications reach an offline user at next login', async ({ browser }) => {

@@ -306,6 +306,12 @@ async fn an_announcement_reaches_everyone_live_and_is_stored() {
         )
         .await;
     assert_eq!((status, body["count"].as_u64()), (202, Some(3)), "{body}");
+    // A system with an API key may announce too (one at a time here, so
+    // the events below are the admin's).
+    let (status, _) = server
+        .post("/api/announcements", "not-a-key", &json!({"text": "x"}))
+        .await;
+    assert_eq!(status, 401);
     for client in [&mut aiko, &mut ben] {
         let text = client
             .next_event(|e| match e {
@@ -321,6 +327,18 @@ async fn an_announcement_reaches_everyone_live_and_is_stored() {
     let stored = list(&server, &carol_token, "?unread_only=true").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].kind, NotificationKind::System);
+
+    let (status, body) = server
+        .post("/api/announcements", KEY, &json!({"text": "deploy done"}))
+        .await;
+    assert_eq!((status, body["count"].as_u64()), (202, Some(3)), "{body}");
+    let text = ben
+        .next_event(|e| match e {
+            ServerEvent::SystemAnnouncement(a) => Some(a.text.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(text, "deploy done");
     server.stop().await;
 }
 

@@ -242,3 +242,15 @@ export async function publishNotification(
   const { count } = (await res.json()) as { count: number };
   return count;
 }
+
+/**
+ * Announces `text` to every user with the publisher API key (as an admin
+ * would): live to every open page, stored for everyone. Expects 202.
+ */
+export async function announce(request: APIRequestContext, text: string): Promise<void> {
+  const res = await request.post('/api/announcements', {
+    headers: { Authorization: `Bearer ${API_KEY}` },
+    data: { text },
+  });
+  expect(res.status(), await res.text()).toBe(202);
+}

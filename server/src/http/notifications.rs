@@ -3,7 +3,7 @@
 //! the SSE stream with `Last-Event-ID` replay, and admin announcements.
 
 use super::body::ApiJson;
-use crate::auth::{AdminUser, AuthUser};
+use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::limits::ConnectionSlot;
 use crate::notify::StreamEvent;
@@ -349,11 +349,12 @@ pub(super) struct AnnounceBody {
     text: String,
 }
 
-/// `POST /api/announcements {text}` (admins): `system:announcement` to every
-/// open connection and SSE stream, and a stored `system` notification for
-/// every user. 202 `{count}` (users notified).
+/// `POST /api/announcements {text}` (an API key or an admin's token, like
+/// publishing): `system:announcement` to every open connection and SSE
+/// stream, and a stored `system` notification for every user. 202 `{count}`
+/// (users notified).
 pub(super) async fn announce(
-    AdminUser(admin): AdminUser,
+    publisher: Publisher,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<AnnounceBody>,
 ) -> Result<(StatusCode, Json<PublishAccepted>), AppError> {
@@ -365,6 +366,10 @@ pub(super) async fn announce(
             format!("must be 1 to {MAX_BODY} characters"),
         ));
     }
-    let count = state.chat.notifier().announce(&admin.user, text).await?;
+    let count = state
+        .chat
+        .notifier()
+        .announce(&publisher.limit_key, text)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(PublishAccepted { count })))
 }

@@ -87,7 +87,8 @@ impl Notifier {
     /// An admin announcement: `system:announcement` to every open
     /// connection and SSE stream at once, and a `system` notification stored
     /// for every user. Returns the number of users notified.
-    pub async fn announce(&self, from: &User, text: &str) -> Result<u64, StoreError> {
+    /// `by` names the publisher in the log (`key:<n>` or `admin:<id>`).
+    pub async fn announce(&self, by: &str, text: &str) -> Result<u64, StoreError> {
         let announcement = Announcement {
             text: text.to_owned(),
             ts: crate::clock::now_ms(),
@@ -103,7 +104,7 @@ impl Notifier {
             .into_iter()
             .map(|u| UserId(u.id))
             .collect();
-        tracing::info!(by = %from.name, users = users.len(), "announcement");
+        tracing::info!(by, users = users.len(), "announcement");
         self.notify(
             &users,
             &NewNotification {

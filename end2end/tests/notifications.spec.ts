@@ -2,17 +2,13 @@ import type { BrowserContext, Locator, Page } from '@playwright/test';
 import {
   announce,
   chat,
-  collectPageErrors,
   expect,
-  openChat,
   openRoom,
   publishNotification,
-  registerViaApi,
   rooms,
   send,
   test,
   uid,
-  userName,
 } from './support/hibiki';
 
 // Notifications in the browser: the header bell and its unread badge, the
@@ -281,37 +277,31 @@ test('an announcement shows as a banner on every open page and is stored once', 
   await expect(bob.page.getByRole('alert', { name: 'Announcement' })).toBeVisible();
 });
 
-test('stored notifications reach an offline user at next login', async ({ browser }) => {
-  const name = userName('away');
-  const context = await browser.newContext();
-  try {
-    // Signed up, but no page open: nobody is connected for this user.
-    await registerViaApi(context, name);
-    const tag = uid();
-    const titles = [`While you were out ${tag}`, `Also this ${tag}`];
-    for (const title of titles) {
-      await publishNotification(context.request, {
-        to: name,
-        kind: 'system',
-        title,
-        body: `stored: ${title}`,
-      });
-    }
-
-    const page = await context.newPage();
-    const errors = collectPageErrors(page);
-    await openChat(page);
-    await expect(bell(page)).toHaveAccessibleName(unreadName(2));
-    await expect(badge(page)).toHaveText('2');
-    const p = await openPanel(page);
-    await expect(p.items).toHaveCount(2);
-    await expect(p.items).toContainText([...titles].reverse());
-    for (const title of titles) {
-      await expect(p.item(title)).toHaveAttribute('data-unread', 'true');
-    }
-    expect(errors).toEqual([]);
-  } finally {
-    await context.close();
+test('stored notifications reach an offline user at next login', async ({ users }) => {
+  const tag = uid();
+  const titles = [`While you were out ${tag}`, `Also this ${tag}`];
+  // Published after sign-up and before any page is open: nobody is
+  // connected for this user, so they can only be stored.
+  const user = await users.open('away', {
+    prepare: async (context, name) => {
+      for (const title of titles) {
+        await publishNotification(context.request, {
+          to: name,
+          kind: 'system',
+          title,
+          body: `stored: ${title}`,
+        });
+      }
+    },
+  });
+  const { page } = user;
+  await expect(bell(page)).toHaveAccessibleName(unreadName(2));
+  await expect(badge(page)).toHaveText('2');
+  const p = await openPanel(page);
+  await expect(p.items).toHaveCount(2);
+  await expect(p.items).toContainText([...titles].reverse());
+  for (const title of titles) {
+    await expect(p.item(title)).toHaveAttribute('data-unread', 'true');
   }
 });
 
@@ -433,113 +423,82 @@ test('a DM notifies its recipient unless they are looking at it', async ({ users
   await expect(toasts(alice.page).region.getByText(second)).toHaveCount(0);
 });
 
-test('sound toggle is remembered and beeps', async ({ browser }) => {
+test('sound toggle is remembered and beeps', async ({ users }) => {
   // With sound on: the toggle survives a reload and a notification beeps.
-  const name = userName('loud');
-  const context = await browser.newContext();
-  await countBeeps(context);
-  try {
-    await registerViaApi(context, name);
-    const page = await context.newPage();
-    const errors = collectPageErrors(page);
-    await openChat(page);
-    let p = await openPanel(page);
-    await expect(p.sound).toHaveAttribute('aria-pressed', 'false');
-    await p.sound.click();
-    await expect(p.sound).toHaveAttribute('aria-pressed', 'true');
-    await expect
-      .poll(() => page.evaluate(() => localStorage.getItem('hibiki.sound')))
-      .not.toBeNull();
+  const loud = await users.open('loud', { prepare: countBeeps });
+  const { page } = loud;
+  let p = await openPanel(page);
+  await expect(p.sound).toHaveAttribute('aria-pressed', 'false');
+  await p.sound.click();
+  await expect(p.sound).toHaveAttribute('aria-pressed', 'true');
+  await expect
+    .poll(() => page.evaluate(() => localStorage.getItem('hibiki.sound')))
+    .not.toBeNull();
 
-    await page.reload();
-    await expect(chat(page).status).toContainText('Online', { timeout: 30_000 });
-    p = await openPanel(page);
-    await expect(p.sound).toHaveAttribute('aria-pressed', 'true');
-    expect(await beeps(page)).toBe(0);
+  await page.reload();
+  await expect(chat(page).status).toContainText('Online', { timeout: 30_000 });
+  p = await openPanel(page);
+  await expect(p.sound).toHaveAttribute('aria-pressed', 'true');
+  expect(await beeps(page)).toBe(0);
 
-    const title = `Ding ${uid()}`;
-    await publishNotification(page.request, { to: name, kind: 'custom', title, body: 'beep' });
-    await expect(toasts(page).toast(title)).toBeVisible();
-    await expect.poll(() => beeps(page)).toBeGreaterThanOrEqual(1);
-    expect(errors).toEqual([]);
-  } finally {
-    await context.close();
-  }
+  const title = `Ding ${uid()}`;
+  await publishNotification(page.request, { to: loud.name, kind: 'custom', title, body: 'beep' });
+  await expect(toasts(page).toast(title)).toBeVisible();
+  await expect.poll(() => beeps(page)).toBeGreaterThanOrEqual(1);
 
   // Sound off (the default): a notification arrives silently.
-  const quietName = userName('quiet');
-  const quiet = await browser.newContext();
-  await countBeeps(quiet);
-  try {
-    await registerViaApi(quiet, quietName);
-    const page = await quiet.newPage();
-    const errors = collectPageErrors(page);
-    await openChat(page);
-    const p = await openPanel(page);
-    await expect(p.sound).toHaveAttribute('aria-pressed', 'false');
-    const title = `Silent ${uid()}`;
-    await publishNotification(page.request, {
-      to: quietName,
-      kind: 'custom',
-      title,
-      body: 'no beep',
-    });
-    await expect(toasts(page).toast(title)).toBeVisible();
-    await expect(p.item(title)).toBeVisible();
-    expect(await beeps(page)).toBe(0);
-    expect(errors).toEqual([]);
-  } finally {
-    await quiet.close();
-  }
+  const quiet = await users.open('quiet', { prepare: countBeeps });
+  const q = await openPanel(quiet.page);
+  await expect(q.sound).toHaveAttribute('aria-pressed', 'false');
+  const silent = `Silent ${uid()}`;
+  await publishNotification(quiet.page.request, {
+    to: quiet.name,
+    kind: 'custom',
+    title: silent,
+    body: 'no beep',
+  });
+  await expect(toasts(quiet.page).toast(silent)).toBeVisible();
+  await expect(q.item(silent)).toBeVisible();
+  expect(await beeps(quiet.page)).toBe(0);
 });
 
-test('without a WebSocket the panel works over SSE', async ({ browser }) => {
-  const name = userName('sse');
-  const context = await browser.newContext();
-  await blockWebSocket(context);
-  try {
-    await registerViaApi(context, name);
-    const page = await context.newPage();
-    const errors = collectPageErrors(page);
-    // Not openChat: the chat never goes Online without its WebSocket.
-    await page.goto('/');
-    let p = await openPanel(page);
-    await expect(p.region).toHaveAttribute('data-transport', 'sse', { timeout: 30_000 });
-    await expect(p.region).toContainText('Live over SSE');
-    await expect(p.items).toHaveCount(0);
-    await expect(p.region).toContainText('No notifications yet');
+test('without a WebSocket the panel works over SSE', async ({ users }) => {
+  // The chat never goes Online without its WebSocket: only load the page.
+  const user = await users.open('sse', { prepare: blockWebSocket, online: false });
+  const { page } = user;
+  let p = await openPanel(page);
+  await expect(p.region).toHaveAttribute('data-transport', 'sse', { timeout: 30_000 });
+  await expect(p.region).toContainText('Live over SSE');
+  await expect(p.items).toHaveCount(0);
+  await expect(p.region).toContainText('No notifications yet');
 
-    const tag = uid();
-    const titles = [`Over SSE one ${tag}`, `Over SSE two ${tag}`];
-    for (const title of titles) {
-      await publishNotification(page.request, {
-        to: name,
-        kind: 'system',
-        title,
-        body: `via event stream: ${title}`,
-      });
-    }
-    for (const title of titles) {
-      await expect(toasts(page).toast(title)).toBeVisible();
-      await expect(p.item(title)).toHaveAttribute('data-unread', 'true');
-    }
-    await expect(bell(page)).toHaveAccessibleName(unreadName(2));
-
-    // Marked read over HTTP: cleared, and still cleared after a reload.
-    await p.markAllRead.click();
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
-    await expect(badge(page)).toHaveCount(0);
-
-    await page.reload();
-    p = await openPanel(page);
-    await expect(p.region).toHaveAttribute('data-transport', 'sse', { timeout: 30_000 });
-    await expect(p.items).toHaveCount(2);
-    for (const title of titles) {
-      await expect(p.item(title)).toHaveAttribute('data-unread', 'false');
-    }
-    await expect(bell(page)).toHaveAccessibleName(unreadName(0));
-    expect(errors).toEqual([]);
-  } finally {
-    await context.close();
+  const tag = uid();
+  const titles = [`Over SSE one ${tag}`, `Over SSE two ${tag}`];
+  for (const title of titles) {
+    await publishNotification(page.request, {
+      to: user.name,
+      kind: 'system',
+      title,
+      body: `via event stream: ${title}`,
+    });
   }
+  for (const title of titles) {
+    await expect(toasts(page).toast(title)).toBeVisible();
+    await expect(p.item(title)).toHaveAttribute('data-unread', 'true');
+  }
+  await expect(bell(page)).toHaveAccessibleName(unreadName(2));
+
+  // Marked read over HTTP: cleared, and still cleared after a reload.
+  await p.markAllRead.click();
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
+  await expect(badge(page)).toHaveCount(0);
+
+  await page.reload();
+  p = await openPanel(page);
+  await expect(p.region).toHaveAttribute('data-transport', 'sse', { timeout: 30_000 });
+  await expect(p.items).toHaveCount(2);
+  for (const title of titles) {
+    await expect(p.item(title)).toHaveAttribute('data-unread', 'false');
+  }
+  await expect(bell(page)).toHaveAccessibleName(unreadName(0));
 });

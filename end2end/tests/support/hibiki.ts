@@ -96,25 +96,49 @@ export interface User {
   ui: ReturnType<typeof chat>;
 }
 
+/** How `users.open` opens a user. */
+export interface OpenOptions {
+  /**
+   * Runs once the user is signed up, before the page opens: init scripts
+   * (`context.addInitScript`), or publishing to a user who is not online yet.
+   */
+  prepare?: (context: BrowserContext, name: string) => Promise<void>;
+  /**
+   * Wait until the chat is joined (the default); `false` only loads `/`, for
+   * pages whose WebSocket cannot connect.
+   */
+  online?: boolean;
+}
+
 /** The `users` fixture. */
 export interface Users {
   /**
    * Signs up a user named `userName(prefix)` in a fresh browser context and
-   * opens the chat, joined. Every user opened is checked for page errors and
-   * has its context closed when the test ends.
+   * opens the chat, joined (see `OpenOptions`). Every user opened is checked
+   * for page errors and has its context closed when the test ends.
    */
-  open(prefix: string): Promise<User>;
+  open(prefix: string, options?: OpenOptions): Promise<User>;
 }
 
 /** A fresh browser context with a signed-up user `name` on the chat. */
-async function openUser(browser: Browser, name: string, contexts: BrowserContext[]) {
+async function openUser(
+  browser: Browser,
+  name: string,
+  contexts: BrowserContext[],
+  { prepare, online = true }: OpenOptions = {},
+) {
   const context = await browser.newContext();
   // Tracked before anything can fail, so teardown closes it either way.
   contexts.push(context);
   await registerViaApi(context, name);
+  await prepare?.(context, name);
   const page = await context.newPage();
   const errors = collectPageErrors(page);
-  await openChat(page);
+  if (online) {
+    await openChat(page);
+  } else {
+    await page.goto('/');
+  }
   return { context, page, errors, ui: chat(page) };
 }
 
@@ -129,9 +153,9 @@ export const test = base.extend<{ users: Users }>({
     const contexts: BrowserContext[] = [];
     const opened: User[] = [];
     await use({
-      async open(prefix) {
+      async open(prefix, options) {
         const name = userName(prefix);
-        const user = { name, ...(await openUser(browser, name, contexts)) };
+        const user = { name, ...(await openUser(browser, name, contexts, options)) };
         opened.push(user);
         return user;
       },

@@ -154,10 +154,13 @@ impl NotificationCenter {
     /// new or updated and unread, and chimed if new and the sound is on.
     pub fn receive(&self, n: Notification) {
         let mut outcome = Upsert::Unchanged;
-        self.list.try_update(|l| outcome = l.upsert(n.clone()));
+        self.list
+            .try_update_untracked(|l| outcome = l.upsert(n.clone()));
         if outcome == Upsert::Unchanged {
+            // The same event over the other transport: nothing re-renders.
             return;
         }
+        self.list.notify();
         let toast = self
             .announcement
             .with_untracked(|a| wants_toast(&n, a.as_ref()));

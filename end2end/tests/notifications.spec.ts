@@ -446,6 +446,21 @@ test('sound toggle is remembered and beeps', async ({ users }) => {
   await expect(toasts(page).toast(title)).toBeVisible();
   await expect.poll(() => beeps(page)).toBeGreaterThanOrEqual(1);
 
+  // A second tab of the same browser (the setting is shared): each
+  // notification chimes in one tab only, not in every open one.
+  const tab = await loud.context.newPage();
+  await tab.goto('/');
+  await expect(chat(tab).status).toContainText('Online', { timeout: 30_000 });
+  const before = [await beeps(page), await beeps(tab)];
+  const twice = `Two tabs ${uid()}`;
+  await publishNotification(page.request, { to: loud.name, kind: 'custom', title: twice, body: '' });
+  // Both tabs show the toast (the chime, if any, comes with it)...
+  await expect(toasts(page).toast(twice)).toBeVisible();
+  await expect(toasts(tab).toast(twice)).toBeVisible();
+  // ...and exactly one of them chimed.
+  const chimed = [(await beeps(page)) > before[0], (await beeps(tab)) > before[1]];
+  expect(chimed.filter(Boolean), `tabs that chimed: ${chimed}`).toHaveLength(1);
+
   // Sound off (the default): a notification arrives silently.
   const quiet = await users.open('quiet', { prepare: countBeeps });
   const q = await openPanel(quiet.page);

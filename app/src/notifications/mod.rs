@@ -91,6 +91,11 @@ pub struct NotificationCenter {
     toasts: RwSignal<ToastStack>,
     announcement: RwSignal<Option<Announcement>>,
     sound: RwSignal<bool>,
+    /// Whether this tab is the one of this browser that chimes (see
+    /// [`sound::elect_chime_tab`]): each notification chimes once, not once
+    /// per open tab.
+    #[cfg(feature = "hydrate")]
+    chime_tab: StoredValue<bool>,
     transport: RwSignal<Transport>,
     /// Whether the list was fetched at least once.
     loaded: RwSignal<bool>,
@@ -112,6 +117,8 @@ impl NotificationCenter {
             toasts: RwSignal::new(ToastStack::default()),
             announcement: RwSignal::new(None),
             sound: RwSignal::new(false),
+            #[cfg(feature = "hydrate")]
+            chime_tab: StoredValue::new(false),
             transport: RwSignal::new(Transport::default()),
             loaded: RwSignal::new(false),
             started: StoredValue::new(false),
@@ -165,11 +172,11 @@ impl NotificationCenter {
             .announcement
             .with_untracked(|a| wants_toast(&n, a.as_ref()));
         if toast {
-            self.toasts.try_update(|t| t.show(n));
             #[cfg(feature = "hydrate")]
-            if outcome == Upsert::New && self.sound.get_untracked() {
+            if outcome == Upsert::New && self.sound.get_untracked() && self.chime_tab.get_value() {
                 sound::chime();
             }
+            self.toasts.try_update(|t| t.show(n));
         } else {
             // A toast already up (a job finishing after being read) still follows.
             let mut changed = false;
@@ -281,6 +288,13 @@ impl NotificationCenter {
         if !self.started.get_value() {
             self.started.set_value(true);
             self.restore_sound();
+            #[cfg(feature = "hydrate")]
+            {
+                let center = *self;
+                sound::elect_chime_tab(move || {
+                    center.chime_tab.try_set_value(true);
+                });
+            }
         }
         #[cfg(feature = "hydrate")]
         {

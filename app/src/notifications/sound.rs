@@ -9,8 +9,48 @@
 use std::cell::RefCell;
 
 use leptos::logging::warn;
-use wasm_bindgen::JsValue;
+use leptos::prelude::window;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::AudioContext;
+
+/// The Web Lock whose holder is the tab that chimes.
+const CHIME_LOCK: &str = "hibiki.chime";
+
+/// Elects one tab per browser to play the chime: every tab asks for the
+/// same Web Lock (`navigator.locks`, which the browser arbitrates across
+/// tabs and processes) and holds it until it closes; the holder is the
+/// chiming tab, and when it closes the lock passes to the next tab in line.
+/// `on_elected` runs when this tab gets it. Without Web Locks (an old
+/// browser), every tab chimes.
+pub(super) fn elect_chime_tab(on_elected: impl Fn() + Clone + 'static) {
+    // Read through Reflect: web-sys marks the Locks API unstable.
+    let navigator = js_sys::Reflect::get(&window(), &"navigator".into()).ok();
+    let locks = navigator.and_then(|n| js_sys::Reflect::get(&n, &"locks".into()).ok());
+    let locks = locks.filter(|l| !l.is_undefined());
+    let request = locks.as_ref().and_then(|locks| {
+        js_sys::Reflect::get(locks, &"request".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    });
+    let (Some(locks), Some(request)) = (locks, request) else {
+        on_elected();
+        return;
+    };
+    let elected = on_elected.clone();
+    let granted = Closure::<dyn FnMut(JsValue) -> js_sys::Promise>::new(move |_lock: JsValue| {
+        elected();
+        // Never settles: the lock is held for the page's lifetime.
+        js_sys::Promise::new(&mut |_resolve, _reject| {})
+    });
+    if let Err(e) = request.call2(&locks, &CHIME_LOCK.into(), granted.as_ref()) {
+        warn!("notifications: no tab election ({e:?}); this tab chimes");
+        on_elected();
+    }
+    // Called by the browser whenever the lock comes to this tab, which may
+    // be long after now: it lives as long as the page.
+    granted.forget();
+}
 
 thread_local! {
     static CONTEXT: RefCell<Option<AudioContext>> = const { RefCell::new(None) };

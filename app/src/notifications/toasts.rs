@@ -20,6 +20,12 @@ impl Toast {
     pub fn id(&self) -> i64 {
         self.notification.id
     }
+
+    /// New content: a new version, so the view restarts the countdown.
+    fn replace(&mut self, n: Notification) {
+        self.notification = n;
+        self.version = self.version.wrapping_add(1);
+    }
 }
 
 /// The toasts on screen, oldest first (the stack grows downwards).
@@ -36,9 +42,8 @@ impl ToastStack {
     /// Shows `n`: updates its toast if one is on screen (a job's progress),
     /// otherwise adds one, dropping the oldest beyond [`MAX_TOASTS`].
     pub fn show(&mut self, n: Notification) {
-        if let Some(t) = self.toasts.iter_mut().find(|t| t.id() == n.id) {
-            t.notification = n;
-            t.version = t.version.wrapping_add(1);
+        if let Some(t) = self.find_mut(n.id) {
+            t.replace(n);
             return;
         }
         self.toasts.push(Toast {
@@ -53,14 +58,17 @@ impl ToastStack {
 
     /// Updates the toast of `n` if one is on screen; never adds one.
     pub fn refresh(&mut self, n: &Notification) -> bool {
-        match self.toasts.iter_mut().find(|t| t.id() == n.id) {
+        match self.find_mut(n.id) {
             Some(t) if t.notification != *n => {
-                t.notification = n.clone();
-                t.version = t.version.wrapping_add(1);
+                t.replace(n.clone());
                 true
             }
             _ => false,
         }
+    }
+
+    fn find_mut(&mut self, id: i64) -> Option<&mut Toast> {
+        self.toasts.iter_mut().find(|t| t.id() == id)
     }
 
     /// Removes the toast of notification `id`; whether it was there.

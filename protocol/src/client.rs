@@ -229,13 +229,22 @@ pub struct NotificationRead {
 }
 
 impl NotificationRead {
+    /// Most ids one request may mark read: a page of the notification list
+    /// (the list returns at most 200). More would let one frame make the
+    /// store do unbounded work.
+    pub const MAX_IDS: usize = 200;
+
     /// Which notifications to mark read: `Ok(Some(ids))` for those ids,
     /// `Ok(None)` for all of them. The one rule for both doors (the WebSocket
     /// `notification:read` and `POST /api/notifications/read`), so they can
-    /// never disagree: a non-empty `ids` or `all: true`, not both; otherwise
-    /// an `invalid` error naming `ids`.
+    /// never disagree: a non-empty `ids` (at most [`Self::MAX_IDS`]) or
+    /// `all: true`, not both; otherwise an `invalid` error naming `ids`.
     pub fn target(&self) -> Result<Option<&[i64]>, ErrorPayload> {
         match (&self.ids, self.all) {
+            (Some(ids), _) if ids.len() > Self::MAX_IDS => Err(ErrorPayload::invalid(
+                "ids",
+                format!("at most {} ids at a time", Self::MAX_IDS),
+            )),
             (Some(ids), None | Some(false)) if !ids.is_empty() => Ok(Some(ids)),
             (None, Some(true)) => Ok(None),
             (Some(_), Some(true)) => Err(ErrorPayload::invalid(

@@ -1,7 +1,7 @@
 //! Account creation, shared by `POST /api/auth/register` and the
 //! `hibiki user create` command: validate, hash, store.
 
-use crate::auth::password;
+use crate::auth::password::Hasher;
 use crate::error::AppError;
 use crate::storage::{Db, NewUser, StoreError, UserRow};
 use protocol::http::{validate_password, validate_username};
@@ -9,13 +9,14 @@ use protocol::http::{validate_password, validate_username};
 /// Creates an account. `admin: None` makes the first account an admin.
 pub async fn create(
     db: &Db,
+    hasher: &Hasher,
     name: &str,
     pass: String,
     admin: Option<bool>,
 ) -> Result<UserRow, AppError> {
     validate_username(name).map_err(|m| AppError::invalid("username", m))?;
     validate_password(&pass).map_err(|m| AppError::invalid("password", m))?;
-    let hash = password::hash(pass).await.map_err(AppError::internal)?;
+    let hash = hasher.hash(pass).await?;
     let row = db
         .create_user(NewUser {
             name,

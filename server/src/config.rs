@@ -128,6 +128,18 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_PUBLISH_PER_MIN", default_value_t = 60.0)]
     pub publish_per_min: f64,
 
+    /// `POST /api/notifications/read` requests per minute for one user.
+    #[arg(long, env = "HIBIKI_MARK_READ_PER_MIN", default_value_t = 120.0)]
+    pub mark_read_per_min: f64,
+
+    /// Rooms one user may create per minute (429 beyond).
+    #[arg(long, env = "HIBIKI_ROOM_CREATE_PER_MIN", default_value_t = 10.0)]
+    pub room_create_per_min: f64,
+
+    /// Rooms one user may create in all (DMs not counted; 403 beyond).
+    #[arg(long, env = "HIBIKI_MAX_ROOMS_PER_USER", default_value_t = 50)]
+    pub max_rooms_per_user: u64,
+
     /// Largest HTTP request body, in bytes (413 beyond).
     #[arg(long, env = "HIBIKI_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
@@ -136,6 +148,25 @@ pub struct Limits {
     /// handshakes), in seconds.
     #[arg(long, env = "HIBIKI_HEADER_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout_s: u64,
+
+    /// Time a client has to send a request body, in seconds (408 beyond).
+    #[arg(long, env = "HIBIKI_BODY_TIMEOUT_S", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_s: u64,
+
+    /// Plain HTTP connections (not yet upgraded to WebSocket) open at once
+    /// from one IP address; beyond, new ones get 429 and are closed.
+    #[arg(
+        long,
+        env = "HIBIKI_MAX_HTTP_CONNECTIONS_PER_IP",
+        default_value_t = 256
+    )]
+    pub max_http_connections_per_ip: usize,
+
+    /// Also serve cleartext HTTP/2 (h2c, prior knowledge). Off by default:
+    /// browsers never use h2c, and a proxy in front speaks HTTP/1.1 to us.
+    /// When on, idle HTTP/2 connections are pinged and dropped if silent.
+    #[arg(long, env = "HIBIKI_H2C", default_value_t = false)]
+    pub h2c: bool,
 
     /// A `chat:typing {typing: true}` not refreshed for this long (milliseconds)
     /// is cleared: the server tells the room `typing: false`.
@@ -146,6 +177,16 @@ pub struct Limits {
     /// as one `presence:update` per room.
     #[arg(long, env = "HIBIKI_PRESENCE_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
     pub presence_tick_ms: u64,
+
+    /// Password hashes (login, register) computed at once; each holds 19 MiB
+    /// while it runs. 0 means one per CPU core.
+    #[arg(long, env = "HIBIKI_HASH_WORKERS", default_value_t = 0)]
+    pub hash_workers: usize,
+
+    /// Logins and registrations waiting for a hasher; beyond this they are
+    /// refused with 503 and `Retry-After`.
+    #[arg(long, env = "HIBIKI_HASH_QUEUE", default_value_t = 128)]
+    pub hash_queue: usize,
 
     /// Time allowed for connections to close on shutdown, in seconds.
     #[arg(long, env = "HIBIKI_SHUTDOWN_GRACE_S", default_value_t = 10)]
@@ -164,6 +205,17 @@ impl Limits {
     }
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_s)
+    }
+    /// Hasher threads: the setting, or one per core.
+    pub fn hash_workers(&self) -> usize {
+        if self.hash_workers > 0 {
+            self.hash_workers
+        } else {
+            std::thread::available_parallelism().map_or(2, usize::from)
+        }
+    }
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_s)
     }
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_s)

@@ -18,6 +18,9 @@ pub enum AppError {
     /// 413: the body is over the configured limit.
     #[error("the request body is too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
+    /// 408: the body did not arrive within the body timeout.
+    #[error("the request body did not arrive within {secs} s")]
+    BodyTimeout { secs: u64 },
     /// 415: the body must be `application/json`.
     #[error("send the body as application/json")]
     UnsupportedMedia,
@@ -39,6 +42,12 @@ pub enum AppError {
     /// 503: at capacity.
     #[error("{0}")]
     Unavailable(String),
+    /// 503 with `Retry-After`: busy right now, worth retrying shortly.
+    #[error("{message}")]
+    Busy {
+        message: String,
+        retry_after_ms: u64,
+    },
     /// 500; the detail is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -49,6 +58,13 @@ impl AppError {
         Self::Invalid {
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// 429 for a refusal by a token bucket that says how long to wait.
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        Self::RateLimited {
+            retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
         }
     }
 
@@ -65,6 +81,10 @@ impl AppError {
             ),
             E::TooLarge { .. } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorPayload::invalid("body", self.to_string()),
+            ),
+            E::BodyTimeout { .. } => (
+                StatusCode::REQUEST_TIMEOUT,
                 ErrorPayload::invalid("body", self.to_string()),
             ),
             E::UnsupportedMedia => (
@@ -99,6 +119,16 @@ impl AppError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorPayload::new(ErrorCode::RateLimited, m.clone()),
             ),
+            E::Busy {
+                message,
+                retry_after_ms,
+            } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorPayload {
+                    retry_after_ms: Some(*retry_after_ms),
+                    ..ErrorPayload::new(ErrorCode::RateLimited, message.clone())
+                },
+            ),
             E::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (
@@ -131,6 +161,19 @@ impl From<ErrorPayload> for AppError {
                 retry_after_ms: p.retry_after_ms.unwrap_or(1000),
             },
             ErrorCode::Internal => Self::Internal(p.message),
+        }
+    }
+}
+
+impl From<crate::auth::password::HashError> for AppError {
+    fn from(e: crate::auth::password::HashError) -> Self {
+        use crate::auth::password::HashError;
+        match e {
+            HashError::Busy => Self::Busy {
+                message: e.to_string(),
+                retry_after_ms: 1000,
+            },
+            HashError::Failed(_) => Self::internal(e),
         }
     }
 }

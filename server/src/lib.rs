@@ -91,7 +91,7 @@ pub async fn run(
         // WebSocket task (which closes with 1001).
         stop.cancel();
     });
-    serve::serve(listener, app, limits.header_timeout(), token).await;
+    serve::serve(listener, app, &limits, token).await;
 
     tasks.close();
     let grace = limits.shutdown_grace();
@@ -123,10 +123,12 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         secret.as_bytes(),
         Duration::from_secs(config.token_ttl_hours.max(1) * 3600),
     );
-    let dummy_hash = password::hash("not a real password".into())
+    let l = &config.limits;
+    let hasher = password::Hasher::new(l.hash_workers(), l.hash_queue);
+    let dummy_hash = hasher
+        .hash("not a real password".into())
         .await
         .map_err(|e| ServerError::Startup(e.to_string()))?;
-    let l = &config.limits;
     let per_minute = |n: f64| Rate {
         capacity: n.max(1.0),
         per_second: n / 60.0,
@@ -139,7 +141,10 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         login_by_ip: Arc::new(KeyedLimiter::new(per_minute(l.login_per_ip_per_min))),
         login_by_name: Arc::new(KeyedLimiter::new(per_minute(l.login_per_name_per_min))),
         publish_limiter: Arc::new(KeyedLimiter::new(per_minute(l.publish_per_min))),
+        mark_read_limiter: Arc::new(KeyedLimiter::new(per_minute(l.mark_read_per_min))),
+        room_create_limiter: Arc::new(KeyedLimiter::new(per_minute(l.room_create_per_min))),
         dummy_hash: dummy_hash.into(),
+        hasher,
         shutdown: ShutdownToken::new(),
         tasks: TaskTracker::new(),
         started: Instant::now(),

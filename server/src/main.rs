@@ -51,7 +51,15 @@ async fn main() -> ExitCode {
             admin,
             password,
         })) => match server::storage::Db::connect(&config.database_url).await {
-            Ok(db) => match server::accounts::create(&db, &name, password, Some(admin)).await {
+            Ok(db) => match server::accounts::create(
+                &db,
+                &server::auth::password::Hasher::new(1, 1),
+                &name,
+                password,
+                Some(admin),
+            )
+            .await
+            {
                 Ok(row) => {
                     println!(
                         "created user '{}' (id {}, admin: {})",

@@ -1,6 +1,7 @@
 //! Shared application state: cheap handles only; handlers take the slice they
 //! need through `FromRef`.
 
+use crate::auth::password::Hasher;
 use crate::auth::Keys;
 use crate::chat::Chat;
 use crate::config::Config;
@@ -29,9 +30,17 @@ pub struct AppState {
     /// `POST /api/notifications` per API key (or admin).
     #[from_ref(skip)]
     pub publish_limiter: Arc<KeyedLimiter<String>>,
+    /// `POST /api/notifications/read` per user.
+    #[from_ref(skip)]
+    pub mark_read_limiter: Arc<KeyedLimiter<i64>>,
+    /// `POST /api/rooms` per user.
+    #[from_ref(skip)]
+    pub room_create_limiter: Arc<KeyedLimiter<i64>>,
     /// A real argon2 hash to verify against when a login names no user, so
     /// response time does not reveal which names exist.
     pub dummy_hash: Arc<str>,
+    /// The password hasher threads (bounded memory, bounded queue).
+    pub hasher: Hasher,
     pub shutdown: ShutdownToken,
     /// Tracks WebSocket tasks so shutdown can wait for their close frames.
     pub tasks: TaskTracker,

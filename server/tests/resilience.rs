@@ -6,128 +6,15 @@
 
 mod common;
 
+use common::binary::{free_port, rss_bytes, temp_db, Hibiki};
 use common::{room, Client, TestServer, DEADLOCK_GUARD};
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
-use protocol::http::{AuthResponse, Credentials};
 use protocol::server::Message;
 use protocol::{Ack, ClientEnvelope, ClientMsg, RequestId, ServerEnvelope};
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_tungstenite::tungstenite;
-
-/// `hibiki` as a child process.
-struct Hibiki {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Hibiki {
-    /// Starts the binary on `db` and waits until `/health` answers.
-    async fn start(db: &str, port: u16) -> Self {
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_hibiki"))
-            .env("HIBIKI_DATABASE_URL", db)
-            .env("LEPTOS_SITE_ADDR", addr.to_string())
-            .env("HIBIKI_SHUTDOWN_GRACE_S", "5")
-            .env("HIBIKI_FRAMES_PER_SECOND", "10000")
-            .env("HIBIKI_FRAME_BURST", "10000")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("spawn hibiki");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + DEADLOCK_GUARD;
-        loop {
-            if let Ok(res) = http.get(format!("http://{addr}/health")).send().await {
-                if res.status() == 200 {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "hibiki did not come up");
-            // Polling a condition there is no event for: the process becoming ready.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        Self { child, addr }
-    }
-
-    async fn login(&self, name: &str) -> String {
-        let http = reqwest::Client::new();
-        let creds = Credentials {
-            username: name.into(),
-            password: format!("password-{name}"),
-        };
-        let mut res = http
-            .post(format!("http://{}/api/auth/register", self.addr))
-            .json(&creds)
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 409 {
-            res = http
-                .post(format!("http://{}/api/auth/login", self.addr))
-                .json(&creds)
-                .send()
-                .await
-                .unwrap();
-        }
-        assert!(res.status().is_success(), "{}", res.status());
-        res.json::<AuthResponse>().await.unwrap().token
-    }
-
-    async fn connect(&self, token: &str) -> Client {
-        Client::connect_with(self.addr, &format!("/ws?token={token}"), &[])
-            .await
-            .unwrap()
-    }
-
-    fn signal(&self, sig: &str) {
-        let status = Command::new("kill")
-            .args([sig, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits (up to `limit`) for the process to exit; returns its success.
-    async fn exited_within(&mut self, limit: Duration) -> Option<bool> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return Some(status.success());
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
-
-impl Drop for Hibiki {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn temp_db(tag: &str) -> String {
-    let path = std::env::temp_dir().join(format!("hibiki-{tag}-{}.db", std::process::id()));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    format!("sqlite://{}", path.display())
-}
 
 /// Rejoins with `since_seq` and pages until `has_more` is false.
 async fn recover(client: &mut Client, room_name: &str, mut since: u64) -> Vec<Message> {
@@ -358,17 +245,6 @@ async fn a_silent_peer_is_dropped_by_the_heartbeat() {
     .await;
     assert!(ended.is_ok(), "the silent peer was never dropped");
     server.stop().await;
-}
-
-/// Resident memory of a process, from /proc (Linux).
-fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
-    kb * 1024
 }
 
 #[tokio::test]

@@ -22,12 +22,14 @@ impl Chat {
     }
 
     /// `POST /api/rooms`: creates a room with `user` as its creator and
-    /// first member. `conflict` if the name is taken.
+    /// first member. `conflict` if the name is taken; `forbidden` once
+    /// `user` has created `max_created` rooms.
     pub async fn create_room(
         &self,
         user: &User,
         name: &RoomName,
         private: bool,
+        max_created: u64,
     ) -> Result<RoomInfo, ErrorPayload> {
         if name.as_str().starts_with(DM_PREFIX) {
             return Err(ErrorPayload::invalid(
@@ -35,8 +37,18 @@ impl Chat {
                 format!("names starting with '{DM_PREFIX}' are reserved for direct messages"),
             ));
         }
-        let row = match self.db.create_room(name, private, false, user.id).await {
+        let row = match self
+            .db
+            .create_room(name, private, user.id, max_created)
+            .await
+        {
             Ok(row) => row,
+            Err(StoreError::Quota) => {
+                return Err(ErrorPayload::new(
+                    ErrorCode::Forbidden,
+                    format!("you have created {max_created} rooms, the most allowed; ask an admin"),
+                ))
+            }
             Err(StoreError::Conflict) => {
                 return Err(ErrorPayload::new(
                     ErrorCode::Conflict,

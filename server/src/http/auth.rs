@@ -1,7 +1,7 @@
 //! Accounts over HTTP: register, login, logout, and who am I.
 
 use super::body::ApiJson;
-use crate::auth::{self, password, AuthUser};
+use crate::auth::{self, AuthUser};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, State};
@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::http::{AuthResponse, Credentials, Me};
 use std::net::SocketAddr;
-use std::time::Duration;
 
 /// `POST /api/auth/register`: creates an account and logs it in (201).
 pub(super) async fn register(
@@ -18,8 +17,18 @@ pub(super) async fn register(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, AppError> {
-    limited(state.login_by_ip.check(&peer.ip()))?;
-    let row = crate::accounts::create(&state.db, &creds.username, creds.password, None).await?;
+    state
+        .login_by_ip
+        .check(&peer.ip())
+        .map_err(AppError::rate_limited)?;
+    let row = crate::accounts::create(
+        &state.db,
+        &state.hasher,
+        &creds.username,
+        creds.password,
+        None,
+    )
+    .await?;
     session(&state, row.to_user(), row.is_admin, StatusCode::CREATED)
 }
 
@@ -30,8 +39,14 @@ pub(super) async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, AppError> {
-    limited(state.login_by_ip.check(&peer.ip()))?;
-    limited(state.login_by_name.check(&creds.username.to_lowercase()))?;
+    state
+        .login_by_ip
+        .check(&peer.ip())
+        .map_err(AppError::rate_limited)?;
+    state
+        .login_by_name
+        .check(&creds.username.to_lowercase())
+        .map_err(AppError::rate_limited)?;
     let row = state.db.user_by_name(&creds.username).await?;
     // Verify against a real hash even for unknown names, so timing does not
     // tell which names exist.
@@ -39,9 +54,7 @@ pub(super) async fn login(
         .as_ref()
         .map(|r| r.password_hash.clone())
         .unwrap_or_else(|| state.dummy_hash.to_string());
-    let ok = password::verify(creds.password, phc)
-        .await
-        .map_err(AppError::internal)?;
+    let ok = state.hasher.verify(creds.password, phc).await?;
     match row {
         Some(row) if ok => session(&state, row.to_user(), row.is_admin, StatusCode::OK),
         _ => Err(AppError::Unauthorized("wrong username or password".into())),
@@ -83,12 +96,6 @@ fn session(
         Json(AuthResponse { user, token }),
     )
         .into_response())
-}
-
-fn limited(r: Result<(), Duration>) -> Result<(), AppError> {
-    r.map_err(|wait| AppError::RateLimited {
-        retry_after_ms: wait.as_millis().max(1) as u64,
-    })
 }
 
 /// `GET /api/admin/users` (admin only): every account.

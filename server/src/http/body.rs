@@ -1,6 +1,7 @@
 //! `ApiJson<T>`: a JSON body extractor whose failures are the protocol's
-//! typed errors (400 `invalid` naming the field, 400 `bad_frame`, 413),
-//! instead of axum's plain-text rejections.
+//! typed errors (400 `invalid` naming the field, 400 `bad_frame`, 413, 408
+//! for a body that does not arrive in time), instead of axum's plain-text
+//! rejections.
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -28,7 +29,15 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
         if !json {
             return Err(AppError::UnsupportedMedia);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        // A body trickled in a byte at a time would otherwise hold the
+        // connection (and its task) for as long as the client likes.
+        let timeout = state.config.limits.body_timeout();
+        let read = tokio::time::timeout(timeout, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| AppError::BodyTimeout {
+                secs: timeout.as_secs(),
+            })?;
+        let bytes = read.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::TooLarge {
                     limit: state.config.limits.max_body_bytes,

@@ -77,9 +77,7 @@ impl FromRequestParts<AppState> for Publisher {
         state
             .publish_limiter
             .check(&limit_key)
-            .map_err(|wait| AppError::RateLimited {
-                retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
-            })?;
+            .map_err(AppError::rate_limited)?;
         Ok(Self { limit_key })
     }
 }
@@ -235,6 +233,10 @@ pub(super) async fn mark_read(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<NotificationRead>,
 ) -> Result<Json<UnreadAck>, AppError> {
+    state
+        .mark_read_limiter
+        .check(&caller.user.id.0)
+        .map_err(AppError::rate_limited)?;
     let ids = body.target()?;
     let unread = state
         .chat

@@ -23,15 +23,25 @@ pub(super) async fn list(
 }
 
 /// `POST /api/rooms {name, private}`: 201 with the new room; 409 if the name
-/// is taken.
+/// is taken; 429 beyond the per-user creation rate, 403 beyond the per-user
+/// quota (docs/security.md).
 pub(super) async fn create(
     caller: AuthUser,
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateRoom>,
 ) -> Result<(StatusCode, Json<RoomInfo>), AppError> {
+    state
+        .room_create_limiter
+        .check(&caller.user.id.0)
+        .map_err(AppError::rate_limited)?;
     let info = state
         .chat
-        .create_room(&caller.user, &body.name, body.private)
+        .create_room(
+            &caller.user,
+            &body.name,
+            body.private,
+            state.config.limits.max_rooms_per_user,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(info)))
 }

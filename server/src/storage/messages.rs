@@ -120,7 +120,7 @@ impl Db {
         text: &str,
         reply_to: Option<MessageId>,
     ) -> Result<Stored, AppendError> {
-        let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
+        let mut tx = self.begin_write().await.map_err(StoreError::from)?;
         let seq: i64 = sqlx::query_scalar(
             "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
         )

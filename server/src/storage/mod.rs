@@ -28,6 +28,8 @@ use std::time::Duration;
 pub enum StoreError {
     #[error("already exists")]
     Conflict,
+    #[error("quota reached")]
+    Quota,
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -38,10 +40,20 @@ pub enum StoreError {
     Unsupported(String),
 }
 
-/// A cheap handle on the connection pool.
+/// A cheap handle on the store: a pool of readers and one writer.
+///
+/// SQLite has one write lock per file. With writers spread over a pool, a
+/// transaction that began by reading and then tried to write failed with
+/// `database is locked` (SQLITE_BUSY_SNAPSHOT, which the busy timeout does not
+/// retry) whenever another connection had committed meanwhile. So every write
+/// goes through one dedicated connection, in a queue in this process, and
+/// opens its transaction with `BEGIN IMMEDIATE`, taking the write lock before
+/// it reads (another process, e.g. `hibiki user create`, then waits on the
+/// busy timeout instead of failing). Readers never wait for it (WAL).
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl Db {
@@ -57,12 +69,18 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            // Writers queue here; a long queue is load, not a failure.
+            .acquire_timeout(Duration::from_secs(60))
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("./migrations").run(&writer).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, writer })
     }
 
     /// A short name for `/health`.
@@ -70,8 +88,22 @@ impl Db {
         "sqlite"
     }
 
+    /// The readers. Never write through these (see [`Db`]).
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The single writer connection, for one-statement writes.
+    pub(crate) fn writer(&self) -> &SqlitePool {
+        &self.writer
+    }
+
+    /// A write transaction on the writer connection that holds SQLite's
+    /// write lock from its first statement.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
     }
 }
 

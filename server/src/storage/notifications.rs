@@ -75,7 +75,7 @@ impl Db {
         users: &[UserId],
         new: &NewNotification,
     ) -> Result<Vec<StoredNotification>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let ts = now_ms();
         let mut out = Vec::with_capacity(users.len());
         let sql = format!(
@@ -163,7 +163,7 @@ impl Db {
         user: UserId,
         ids: Option<&[i64]>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         match ids {
             None => {
                 sqlx::query("UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0")
@@ -172,13 +172,19 @@ impl Db {
                     .await?;
             }
             Some(ids) => {
-                for id in ids {
-                    sqlx::query("UPDATE notifications SET read = 1 WHERE user_id = ? AND id = ?")
-                        .bind(user.0)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                // One statement for the whole list (the ids travel as one
+                // JSON array): the write lock is held once, not once per id.
+                let list = serde_json::to_string(ids)
+                    .map_err(|e| StoreError::Corrupt(format!("ids: {e}")))?;
+                sqlx::query(
+                    "UPDATE notifications SET read = 1
+                     WHERE user_id = ? AND read = 0
+                       AND id IN (SELECT value FROM json_each(?))",
+                )
+                .bind(user.0)
+                .bind(list)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         let unread = sqlx::query_scalar::<_, i64>(

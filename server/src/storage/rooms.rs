@@ -41,21 +41,32 @@ const ROOM_COLUMNS: &str = "id, name, private, is_dm, created_by, last_seq";
 
 impl Db {
     /// Creates a room; `creator` becomes its first member.
+    /// [`StoreError::Quota`] when `creator` already created `max_created`
+    /// rooms (DMs not counted); the count and the insert share one write
+    /// transaction, so parallel requests cannot overshoot it.
     pub async fn create_room(
         &self,
         name: &RoomName,
         private: bool,
-        is_dm: bool,
         creator: UserId,
+        max_created: u64,
     ) -> Result<RoomRow, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
+        let created: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rooms WHERE created_by = ? AND is_dm = 0")
+                .bind(creator.0)
+                .fetch_one(&mut *tx)
+                .await?;
+        if u64::try_from(created).unwrap_or(0) >= max_created {
+            return Err(StoreError::Quota);
+        }
         let row = sqlx::query_as::<_, RoomRow>(&format!(
             "INSERT INTO rooms (name, private, is_dm, created_by, created_at) VALUES (?, ?, ?, ?, ?)
              RETURNING {ROOM_COLUMNS}"
         ))
         .bind(name.as_str())
         .bind(private)
-        .bind(is_dm)
+        .bind(false)
         .bind(creator.0)
         .bind(now_ms())
         .fetch_one(&mut *tx)
@@ -79,7 +90,7 @@ impl Db {
         a: UserId,
         b: UserId,
     ) -> Result<RoomRow, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query_as::<_, RoomRow>(&format!(
             "INSERT INTO rooms (name, private, is_dm, created_by, created_at) VALUES (?, 1, 1, ?, ?)
              RETURNING {ROOM_COLUMNS}"
@@ -153,7 +164,7 @@ impl Db {
         .bind(now_ms())
         .bind(caught_up)
         .bind(room)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -213,7 +224,7 @@ impl Db {
         .bind(seq)
         .bind(room)
         .bind(user.0)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?;
         Ok(ReadMoved {
             moved_to: moved_to.map(|s| s.max(0) as Seq),

@@ -13,7 +13,7 @@ impl Db {
         sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
             .bind(key)
             .bind(make())
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(
             sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")

@@ -34,7 +34,7 @@ impl Db {
     /// Creates a user. The first user ever created is an admin unless told
     /// otherwise; the check and the insert share one transaction.
     pub async fn create_user(&self, new: NewUser<'_>) -> Result<UserRow, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let admin = match new.admin {
             Some(a) => a,
             None => {

@@ -99,7 +99,14 @@ where
                         }
                         break End::ClientClosed;
                     }
-                    None | Some(Ok(Message::Close(_))) => break End::ClientClosed,
+                    None => break End::ClientClosed,
+                    Some(Ok(Message::Close(_))) => {
+                        // The transport has queued the echo of the peer's
+                        // Close (RFC 6455 5.5.1); flushing sends it, so the
+                        // peer sees a clean close instead of a dropped TCP.
+                        let _ = timeout(CLOSE_LINGER, socket.flush()).await;
+                        break End::ClientClosed;
+                    }
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > ctx.limits.max_frame_bytes {
                             send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
@@ -204,13 +211,39 @@ where
     matches!(r, Ok(Ok(())))
 }
 
+/// How long, after our Close frame, we keep reading for the peer's Close
+/// before dropping TCP. Long enough for a client to read what was in flight,
+/// short enough that a peer which never answers costs little.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
+/// Closes from our side as RFC 6455 7.1 asks: send a Close frame, then keep
+/// reading (and discarding) until the peer's Close comes back or
+/// [`CLOSE_LINGER`] passes, and only then let TCP close. Dropping the socket
+/// right after our Close would reset a connection that still has frames in
+/// flight, and the peer would never read the close code or the errors
+/// before it.
 async fn send_close<S>(socket: &mut S, code: u16, reason: &'static str, limit: Duration)
 where
-    S: Sink<Message, Error = axum::Error> + Unpin,
+    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = timeout(limit, socket.send(Message::Close(Some(frame)))).await;
+    if !matches!(
+        timeout(limit, socket.send(Message::Close(Some(frame)))).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
+    let drain = async {
+        // `None` or an error: the peer answered with its Close (the
+        // transport ends the stream after it) or went away.
+        while let Some(Ok(frame)) = socket.next().await {
+            if matches!(frame, Message::Close(_)) {
+                break;
+            }
+        }
+    };
+    let _ = timeout(CLOSE_LINGER, drain).await;
 }

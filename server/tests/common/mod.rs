@@ -2,6 +2,8 @@
 //! client speaking protocol v1 over a real TCP connection.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod binary;
+
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
 use protocol::http::{AuthResponse, Credentials};

@@ -85,7 +85,7 @@ where
             frame = queue.recv() => {
                 // The hub holds a sender for as long as we are registered.
                 let Some(frame) = frame else { break End::Closed(close::GOING_AWAY) };
-                if !send_frame(&mut socket, frame, write_timeout).await {
+                if !send_queued(&mut socket, frame, &mut queue, write_timeout).await {
                     break End::WriteFailed;
                 }
             }
@@ -201,6 +201,36 @@ fn rate_limited(text: &str, wait: Duration) -> ServerEnvelope {
         id,
         payload: ErrorPayload::rate_limited(ms),
     }
+}
+
+/// Most frames written between two flushes: enough to empty a busy queue
+/// in a few system calls, few enough that the write timeout stays fair.
+const MAX_BATCH: usize = 64;
+
+/// Writes `first` and whatever else is already waiting in the queue (up to
+/// [`MAX_BATCH`] frames), then flushes once: under fan-out a connection
+/// often has several frames queued, and one write system call for all of
+/// them costs far less than one each.
+async fn send_queued<S>(
+    socket: &mut S,
+    first: Frame,
+    queue: &mut tokio::sync::mpsc::Receiver<Frame>,
+    limit: Duration,
+) -> bool
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let write = async {
+        socket.feed(Message::Text(first)).await?;
+        for _ in 1..MAX_BATCH {
+            match queue.try_recv() {
+                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Err(_) => break,
+            }
+        }
+        socket.flush().await
+    };
+    matches!(timeout(limit, write).await, Ok(Ok(())))
 }
 
 async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool

@@ -36,3 +36,9 @@ pub const MAX_TEXT_CHARS: usize = 4000;
 pub const JOIN_HISTORY: u32 = 50;
 /// Largest `limit` accepted by `chat:history`.
 pub const MAX_HISTORY_LIMIT: u32 = 100;
+/// Most users listed in a `room:join` ack's `members` (of those online in
+/// the room): joining a room of thousands must not cost thousands per join.
+pub const MAX_JOIN_MEMBERS: usize = 200;
+/// Most read positions in a `room:join` ack's `reads` (those who read
+/// furthest).
+pub const MAX_JOIN_READS: u32 = 200;

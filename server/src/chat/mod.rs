@@ -70,7 +70,9 @@ impl Chat {
             if !self.db.is_member(row.id, user.id).await.map_err(internal)? {
                 return Err(forbidden(room));
             }
-        } else {
+        } else if !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            // Checked first: a rejoin (every reconnect) then costs a read,
+            // not a turn on the single writer.
             self.db
                 .add_member(row.id, user.id, true)
                 .await
@@ -100,14 +102,14 @@ impl Chat {
             .await
             .map_err(internal)?
             .map_or(row.last_seq, |r| r.last_seq);
-        // Read positions of members who have read something ("seen by").
+        // Read positions for "seen by": the members who read furthest (a big
+        // room's joiner does not get every member's position).
         let reads = self
             .db
-            .members(row.id)
+            .readers(row.id, protocol::MAX_JOIN_READS)
             .await
             .map_err(internal)?
             .into_iter()
-            .filter(|(_, seq)| *seq > 0)
             .map(|(user, seq)| ReadMark { user, seq })
             .collect();
         Ok(RoomJoined {
@@ -115,7 +117,7 @@ impl Chat {
             last_seq: last_seq.max(0) as Seq,
             messages,
             has_more,
-            members: self.hub.online_in(room),
+            members: self.hub.online_in(room, protocol::MAX_JOIN_MEMBERS),
             unread: self.db.unread(row.id, user.id).await.map_err(internal)?,
             reads,
         })

@@ -367,19 +367,25 @@ impl Hub {
             .is_some_and(|c| c.rooms.contains(room))
     }
 
-    /// Users with at least one connection in `room`, each once, by id.
-    pub fn online_in(&self, room: &RoomName) -> Vec<User> {
+    /// Users with at least one connection in `room`, each once, by id; at
+    /// most `limit` of them.
+    pub fn online_in(&self, room: &RoomName, limit: usize) -> Vec<User> {
         let state = self.state();
+        let mut seen = HashSet::new();
+        // Stops at `limit` users: a join into a room of thousands costs
+        // O(limit), not O(members), under the lock and on the wire.
         let mut users: Vec<User> = state
             .rooms
             .get(room)
             .into_iter()
             .flatten()
-            .filter_map(|id| state.conns.get(id).map(|c| c.user.clone()))
+            .filter_map(|id| state.conns.get(id))
+            .filter(|c| seen.insert(c.user.id))
+            .take(limit)
+            .map(|c| c.user.clone())
             .collect();
         drop(state);
         users.sort_by_key(|u| u.id);
-        users.dedup_by_key(|u| u.id);
         users
     }
 
@@ -551,6 +557,28 @@ mod tests {
     }
 
     #[test]
+    fn online_in_lists_each_user_once_up_to_the_limit() {
+        let hub = Hub::new();
+        let general = room("general");
+        let mut queues = Vec::new();
+        for id in 1..=5 {
+            // Two tabs each: the limit counts users, not connections.
+            for _ in 0..2 {
+                let (ob, rx, c) = Outbox::new(4);
+                queues.push((rx, c));
+                let conn = hub.connect(user(id, &format!("u{id}")), ob);
+                hub.join(conn, &general);
+            }
+        }
+        let some = hub.online_in(&general, 3);
+        assert_eq!(some.len(), 3);
+        let mut ids: Vec<_> = some.iter().map(|u| u.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), 3, "distinct users: {some:?}");
+        assert_eq!(hub.online_in(&general, 10).len(), 5);
+    }
+
+    #[test]
     fn indexes_agree_after_join_leave_disconnect() {
         let hub = Hub::new();
         let (ob, _rx, _c) = Outbox::new(4);
@@ -560,7 +588,7 @@ mod tests {
         assert!(hub.join(a, &general));
         assert!(hub.join(b, &general));
         assert_eq!(
-            hub.online_in(&general),
+            hub.online_in(&general, 10),
             vec![user(1, "a")],
             "one user however many tabs"
         );
@@ -568,7 +596,7 @@ mod tests {
         assert!(!hub.is_member(a, &general));
         assert!(hub.is_member(b, &general));
         hub.disconnect(b);
-        assert!(hub.online_in(&general).is_empty());
+        assert!(hub.online_in(&general, 10).is_empty());
         assert!(hub.state().rooms.is_empty(), "empty rooms are dropped");
         assert_eq!(hub.connections(), 1);
     }

@@ -181,6 +181,33 @@ impl Db {
             > 0)
     }
 
+    /// The `limit` members of a room who have read furthest (read position
+    /// above 0), furthest first: what "seen by" needs on join, without
+    /// reading every member of a big room.
+    pub async fn readers(&self, room: i64, limit: u32) -> Result<Vec<(User, Seq)>, StoreError> {
+        let rows = sqlx::query_as::<_, (i64, String, i64)>(
+            "SELECT u.id, u.name, m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id
+             WHERE m.room_id = ? AND m.last_read_seq > 0
+             ORDER BY m.last_read_seq DESC LIMIT ?",
+        )
+        .bind(room)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, seq)| {
+                (
+                    User {
+                        id: UserId(id),
+                        name,
+                    },
+                    seq.max(0) as Seq,
+                )
+            })
+            .collect())
+    }
+
     /// Members of a room with their read positions, by name.
     pub async fn members(&self, room: i64) -> Result<Vec<(User, Seq)>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, i64)>(

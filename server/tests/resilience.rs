@@ -57,7 +57,7 @@ impl Hibiki {
         let http = reqwest::Client::new();
         let creds = Credentials {
             username: name.into(),
-            password: format!("password-{name}"),
+            password: common::PASSWORD.into(),
         };
         let mut res = http
             .post(format!("http://{}/api/auth/register", self.addr))

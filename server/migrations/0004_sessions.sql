@@ -14,3 +14,5 @@ CREATE TABLE sessions (
 );
 
 CREATE INDEX sessions_by_user ON sessions (user_id);
+-- Expired sessions are swept at every login.
+CREATE INDEX sessions_by_expiry ON sessions (expires_at);

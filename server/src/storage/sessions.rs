@@ -1,6 +1,7 @@
 //! Sessions: one row per login, named by a token's `sid` claim. A revoked
 //! row stays until it would have expired anyway, so its tokens keep being
-//! refused; expired rows of a user are removed when they log in again.
+//! refused; expired rows (anyone's) are removed at every login, so the table
+//! holds at most the sessions of the last token lifetime.
 
 use super::{now_ms, Db, StoreError};
 use protocol::{User, UserId};
@@ -34,12 +35,11 @@ impl SessionRow {
 }
 
 impl Db {
-    /// Stores a new session, and drops the user's sessions that have expired.
+    /// Stores a new session, and drops every session that has expired.
     pub async fn create_session(&self, new: NewSession<'_>) -> Result<(), StoreError> {
         let now = now_ms();
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = ? AND expires_at <= ?")
-            .bind(new.user.0)
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
             .bind(now)
             .execute(&mut *tx)
             .await?;

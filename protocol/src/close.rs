@@ -16,3 +16,7 @@ pub const TRY_AGAIN_LATER: u16 = 1013;
 pub const SLOW_CONSUMER: u16 = 4000;
 /// Extension: the heartbeat found the peer silent for too long.
 pub const HEARTBEAT_TIMEOUT: u16 = 4001;
+/// Extension: the login session ended (logout, or "log out everywhere"):
+/// the token is no longer accepted. Clients do not reconnect; they sign in
+/// again.
+pub const SESSION_ENDED: u16 = 4002;

@@ -158,6 +158,45 @@ pub fn validate_password(password: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// The longest notification `url`, in bytes.
+pub const MAX_NOTIFICATION_URL: usize = 2048;
+
+/// Checks a notification's `url`: a same-origin path (`/rooms/tech`) or an
+/// absolute `http://` / `https://` URL, at most [`MAX_NOTIFICATION_URL`]
+/// bytes. A browser must read a path as a path on this site, so anything it
+/// would resolve elsewhere is refused: `//host` (protocol-relative), and any
+/// backslash (`/\host` is read as `//host`), whitespace or control
+/// character (browsers drop tabs and newlines inside URLs, so `/\t/host`
+/// would become `//host`). An absolute URL needs a host after the `//`.
+/// Returns a message for the `url` field.
+pub fn validate_notification_url(url: &str) -> Result<(), &'static str> {
+    const SHAPE: &str = "must be a path starting with '/' or an http(s):// URL";
+    if url.len() > MAX_NOTIFICATION_URL {
+        return Err("must be at most 2048 bytes");
+    }
+    if url.contains('\\') {
+        return Err("must not contain a backslash");
+    }
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must not contain spaces or control characters");
+    }
+    if let Some(path) = url.strip_prefix('/') {
+        return if path.starts_with('/') {
+            Err("must not start with '//' (another site)")
+        } else {
+            Ok(())
+        };
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(SHAPE)?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("an http(s):// URL needs a host");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod validation_tests {
     use super::*;
@@ -169,6 +208,47 @@ mod validation_tests {
         }
         for bad in ["", "ab", "_ab", "-ab", "a b", "ünï", &"x".repeat(33)] {
             assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn notification_urls_are_same_origin_paths_or_http() {
+        for ok in [
+            "/",
+            "/rooms/tech#msg-4",
+            "/rooms/tech?x=1&y=%2F%2F",
+            "/a/b//c",
+            "https://ci.example/jobs/42",
+            "http://localhost:3000/x",
+        ] {
+            assert_eq!(validate_notification_url(ok), Ok(()), "{ok}");
+        }
+        let long = format!("/{}", "a".repeat(MAX_NOTIFICATION_URL));
+        for bad in [
+            "",
+            "rooms/tech",
+            "//evil.example/phish",
+            "/\\evil.example/phish",
+            "\\\\evil.example",
+            "/rooms\\tech",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/x\u{0}y",
+            "/x\u{7f}y",
+            "/a b",
+            "/a\u{a0}b",
+            "javascript:alert(1)",
+            "JAVASCRIPT:alert(1)",
+            "data:text/html,hi",
+            "ftp://files.example",
+            "https://",
+            "https:///evil.example",
+            "http:/evil.example",
+            " /rooms",
+            long.as_str(),
+        ] {
+            assert!(validate_notification_url(bad).is_err(), "{bad:?}");
         }
     }
 

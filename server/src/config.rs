@@ -48,6 +48,28 @@ pub struct Config {
     #[arg(long, env = "HIBIKI_PUBLIC_ORIGIN", value_delimiter = ',')]
     pub public_origin: Vec<String>,
 
+    /// Reverse proxies (addresses or CIDR networks, comma-separated, e.g.
+    /// `127.0.0.1,10.0.0.0/8`) whose forwarding header names the client for
+    /// the per-IP limits. Empty (the default): the TCP peer is the client and
+    /// forwarding headers are ignored.
+    #[arg(
+        long,
+        env = "HIBIKI_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = crate::http::client_ip::parse_trusted_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// The header the trusted proxies write the client's address into:
+    /// `x-forwarded-for` or `forwarded` (RFC 7239). Only that one is read.
+    #[arg(
+        long,
+        env = "HIBIKI_FORWARDED_HEADER",
+        value_enum,
+        default_value = "x-forwarded-for"
+    )]
+    pub forwarded_header: crate::http::client_ip::ForwardedHeader,
+
     /// Set by `cargo leptos watch`; enables its live-reload socket in the CSP.
     #[arg(long, env = "LEPTOS_WATCH", hide = true)]
     pub leptos_watch: Option<String>,

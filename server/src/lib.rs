@@ -13,7 +13,8 @@
 //! - [`chat`]: the chat domain, the only place that persists then publishes.
 //! - [`notify`]: notifications: store then push (WebSocket and SSE), the
 //!   mention/DM/announcement triggers and the publish API's domain side.
-//! - [`auth`]: JWT sessions, password hashing, the `AuthUser` extractor.
+//! - [`auth`]: JWT tokens, revocable login sessions, password hashing and
+//!   policy, the `AuthUser` extractor.
 //! - [`storage`]: the SQLite store (`Db`), migrations in `server/migrations`.
 //! - [`limits`]: token buckets and connection counters.
 //! - `serve`: the accept loop (header timeout, TCP_NODELAY, peer address).
@@ -36,7 +37,7 @@ pub mod storage;
 pub mod telemetry;
 pub mod ws;
 
-use crate::auth::{password, Keys};
+use crate::auth::{password, Keys, Sessions};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
@@ -75,7 +76,7 @@ pub async fn run(
     let state = build_state(config, addr).await?;
     let token = state.shutdown.clone();
     let tasks = state.tasks.clone();
-    let limits = state.config.limits.clone();
+    let config = state.config.clone();
     // Presence batches and typing expiry; ends with the shutdown token.
     tasks.spawn(hub::run_timers(state.chat.hub().clone(), token.clone()));
     let app = http::router(state);
@@ -91,10 +92,10 @@ pub async fn run(
         // WebSocket task (which closes with 1001).
         stop.cancel();
     });
-    serve::serve(listener, app, &limits, token).await;
+    serve::serve(listener, app, &config, token).await;
 
     tasks.close();
-    let grace = limits.shutdown_grace();
+    let grace = config.limits.shutdown_grace();
     if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
         tracing::warn!(
             ?grace,
@@ -133,9 +134,17 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         capacity: n.max(1.0),
         per_second: n / 60.0,
     };
+    let chat = Chat::new(Hub::with_timing(l.hub_timing()), db.clone());
+    let sessions = Sessions::new(
+        db.clone(),
+        keys.clone(),
+        chat.hub().clone(),
+        chat.notifier().streams().clone(),
+    );
     Ok(AppState {
         leptos_options: leptos_options(&config, addr),
-        chat: Chat::new(Hub::with_timing(l.hub_timing()), db.clone()),
+        chat,
+        sessions,
         allowed_origins: config.allowed_origins(addr).into(),
         connection_limits: ConnectionLimits::new(l.max_connections_per_ip, l.max_connections),
         login_by_ip: Arc::new(KeyedLimiter::new(per_minute(l.login_per_ip_per_min))),

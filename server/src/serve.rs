@@ -5,7 +5,7 @@
 //! address for the per-IP limits. Stops accepting when the shutdown token
 //! fires and lets in-flight HTTP requests finish.
 
-use crate::config::Limits;
+use crate::config::Config;
 use crate::limits::ConnectionLimits;
 use crate::shutdown::ShutdownToken;
 use axum::extract::ConnectInfo;
@@ -28,9 +28,10 @@ use tower::ServiceExt;
 pub(crate) async fn serve(
     listener: TcpListener,
     app: Router,
-    limits: &Limits,
+    config: &Config,
     shutdown: ShutdownToken,
 ) {
+    let limits = &config.limits;
     let header_timeout = limits.header_timeout();
     let h2c = limits.h2c;
     // Counts a connection until hyper hands it over (an upgrade to
@@ -59,7 +60,17 @@ pub(crate) async fn serve(
             req
         });
         let shutdown = shutdown.clone();
-        let slot = per_ip.acquire(peer.ip());
+        // A trusted proxy carries many clients on its connections; their
+        // own limits key on the forwarded address (`ClientIp`).
+        let proxied = config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&peer.ip()));
+        let slot = if proxied {
+            Ok(None)
+        } else {
+            per_ip.acquire(peer.ip()).map(Some)
+        };
         connections.spawn(async move {
             let Ok(_slot) = slot else {
                 refuse_busy(tcp).await;

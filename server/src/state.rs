@@ -2,7 +2,7 @@
 //! need through `FromRef`.
 
 use crate::auth::password::Hasher;
-use crate::auth::Keys;
+use crate::auth::{Keys, Sessions};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::limits::{ConnectionLimits, KeyedLimiter};
@@ -21,6 +21,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
     pub keys: Keys,
+    /// Login sessions: every token is checked against them.
+    pub sessions: Sessions,
     pub chat: Chat,
     /// Origins allowed to open a WebSocket (cross-site WebSocket hijacking).
     pub allowed_origins: Arc<[String]>,

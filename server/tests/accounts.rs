@@ -26,7 +26,7 @@ async fn post_creds(server: &TestServer, path: &str, user: &str, pass: &str) -> 
 async fn register_login_logout_and_roles() {
     let server = TestServer::start().await;
 
-    let res = post_creds(&server, "/api/auth/register", "Aiko", "password-aiko").await;
+    let res = post_creds(&server, "/api/auth/register", "Aiko", common::PASSWORD).await;
     assert_eq!(res.status(), 201);
     let cookie = res.headers()["set-cookie"]
         .to_str()
@@ -54,7 +54,7 @@ async fn register_login_logout_and_roles() {
             .await;
     assert_eq!((status, err.code), (409, ErrorCode::Conflict));
 
-    let res = post_creds(&server, "/api/auth/register", "ben", "password-ben").await;
+    let res = post_creds(&server, "/api/auth/register", "ben", common::PASSWORD).await;
     let ben: AuthResponse = res.json().await.expect("body");
 
     // The first account is an admin, later ones are not.
@@ -102,7 +102,7 @@ async fn register_login_logout_and_roles() {
     assert_eq!((status, err.code), (401, ErrorCode::Unauthorized));
 
     // Login is case-insensitive on the name, returns a token and a cookie.
-    let res = post_creds(&server, "/api/auth/login", "aiko", "password-aiko").await;
+    let res = post_creds(&server, "/api/auth/login", "aiko", common::PASSWORD).await;
     assert_eq!(res.status(), 200);
     assert!(res.headers()["set-cookie"]
         .to_str()
@@ -118,7 +118,7 @@ async fn register_login_logout_and_roles() {
         .expect("client");
     let res = jar
         .post(server.url("/api/auth/login"))
-        .json(&serde_json::json!({"username": "ben", "password": "password-ben"}))
+        .json(&serde_json::json!({"username": "ben", "password": common::PASSWORD}))
         .send()
         .await
         .expect("login");
@@ -150,6 +150,46 @@ async fn register_login_logout_and_roles() {
         .await
         .expect("me");
     assert_eq!(after.status(), 401);
+    server.stop().await;
+}
+
+/// Issue 11 item 11: common passwords, one character repeated, and the
+/// username inside the password are refused at registration, naming the
+/// field; the 8–128 rule still holds; login is not affected.
+#[tokio::test]
+async fn weak_passwords_are_refused_at_registration() {
+    let server = TestServer::start().await;
+    let refused = [
+        ("password", "most common"),
+        ("12345678", "most common"),
+        ("Password1", "most common"),
+        ("        ", "repeated"),
+        ("zzzzzzzzzz", "repeated"),
+        ("aiko-rocks-2024", "username"),
+        ("my AIKO pass", "username"),
+        ("short", "at least 8"),
+    ];
+    for (pass, why) in refused {
+        let res = post_creds(&server, "/api/auth/register", "Aiko", pass).await;
+        let (status, err) = http_error_body(res).await;
+        assert_eq!(
+            (status, err.code, err.field.as_deref()),
+            (400, ErrorCode::Invalid, Some("password")),
+            "{pass:?}"
+        );
+        assert!(err.message.contains(why), "{pass:?}: {}", err.message);
+    }
+    // Nothing was stored: the name is still free, and a good password works.
+    let res = post_creds(
+        &server,
+        "/api/auth/register",
+        "Aiko",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(res.status(), 201);
+    let res = post_creds(&server, "/api/auth/login", "aiko", "correct horse battery").await;
+    assert_eq!(res.status(), 200);
     server.stop().await;
 }
 

@@ -487,6 +487,45 @@ async fn a_job_notification_with_a_key_updates_in_place() {
     server.stop().await;
 }
 
+/// Issue 11 item 8: a notification `url` is a path a browser reads as one on
+/// this site, or an absolute http(s) URL; `/\evil.example/phish` (which a
+/// browser resolves to `http://evil.example/phish`) and its relatives are
+/// refused with 400 `invalid` naming `url`, and nothing is stored.
+#[tokio::test]
+async fn notification_urls_must_stay_on_this_site_or_be_http() {
+    let server = server().await;
+    let ben_token = server.register("ben").await;
+    let with_url =
+        |url: &str| json!({"to": "ben", "kind": "custom", "title": "t", "body": "", "url": url});
+    for bad in [
+        "/\\evil.example/phish",
+        "\\\\evil.example/phish",
+        "/rooms\\..\\..\\evil",
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/x\u{0}",
+        "//evil.example",
+        "https:///evil.example",
+    ] {
+        let (status, body) = publish(&server, KEY, &with_url(bad)).await;
+        assert_eq!(
+            (status, body["code"].as_str(), body["field"].as_str()),
+            (400, Some("invalid"), Some("url")),
+            "{bad:?} → {body}"
+        );
+    }
+    assert!(list(&server, &ben_token, "").await.is_empty());
+    for good in ["/rooms/tech#msg-3", "https://ci.example/jobs/42"] {
+        let (status, body) = publish(&server, KEY, &with_url(good)).await;
+        assert_eq!(status, 202, "{good:?} → {body}");
+    }
+    let stored = list(&server, &ben_token, "").await;
+    let mut urls: Vec<_> = stored.iter().filter_map(|n| n.url.as_deref()).collect();
+    urls.sort_unstable();
+    assert_eq!(urls, ["/rooms/tech#msg-3", "https://ci.example/jobs/42"]);
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn publishing_is_rate_limited_per_key() {
     let server = TestServer::start_with(|c| {
@@ -575,7 +614,7 @@ async fn an_offline_user_finds_stored_notifications_at_next_login() {
         .post(server.url("/api/auth/login"))
         .json(&Credentials {
             username: "ben".into(),
-            password: "password-ben".into(),
+            password: common::PASSWORD.into(),
         })
         .send()
         .await

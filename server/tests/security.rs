@@ -58,6 +58,7 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
                 name: "mallory".into(),
             },
             false,
+            "no-such-session",
             1_000,
             2_000,
         )
@@ -69,6 +70,7 @@ async fn every_bad_input_gets_its_typed_answer_and_others_are_unaffected() {
                 name: "witness".into(),
             },
             true,
+            "no-such-session",
         )
         .expect("token");
     let with_token = format!("/ws?token={valid}");

@@ -170,7 +170,13 @@ fn NotificationItem(
     let offset = local_offset_minutes(n.ts);
     let time = hh_mm(n.ts, offset);
     let full_time = local_date_time(n.ts, offset);
-    let title = match n.url.clone() {
+    // Checked again here: a notification stored before the server checked
+    // URLs this strictly must not become a link to another site.
+    let url = n
+        .url
+        .clone()
+        .filter(|u| protocol::http::validate_notification_url(u).is_ok());
+    let title = match url {
         Some(url) => view! {
             <a
                 class="notif__title"

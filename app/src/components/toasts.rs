@@ -155,7 +155,8 @@ fn ToastView(
         >
             <span class="toast__kind" aria-hidden="true">{icon}</span>
             <div class="toast__main">
-                {move || match n.get().url {
+                // Checked again, as in the bell: never a link to another site.
+                {move || match n.get().url.filter(|u| protocol::http::validate_notification_url(u).is_ok()) {
                     Some(url) => view! {
                         <a class="toast__title" href=url on:click=move |_| {
                             center.mark_read(id);

@@ -11,12 +11,19 @@ pub fn UserMenu() -> impl IntoView {
     let on_logout = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            // A deliberate close (1000): the client does not reconnect.
-            if let Some(client) = use_context::<crate::realtime::ChatClient>() {
-                client.disconnect();
+            // A deliberate close (1000): the client does not reconnect. The
+            // messages still waiting to go out are dropped, here and in
+            // localStorage: the session they belong to is ending.
+            let client = use_context::<crate::realtime::ChatClient>();
+            if let Some(client) = client {
+                client.end_session();
             }
-            leptos::task::spawn_local(async {
+            leptos::task::spawn_local(async move {
                 let _ = crate::api::post_json::<_, Option<()>>("/api/auth/logout", &()).await;
+                // Only now (the session is revoked): the other tabs follow.
+                if let Some(client) = client {
+                    client.announce_session_ended();
+                }
                 let _ = window().location().assign("/login");
             });
         }

@@ -32,8 +32,8 @@ pub fn full_jitter(attempt: u32, unit: f64) -> Duration {
 /// client must not reconnect.
 pub fn reconnect_delay(attempt: u32, close_code: Option<u16>, unit: f64) -> Option<Duration> {
     match close_code {
-        // A deliberate close (logout): stay offline.
-        Some(protocol::close::NORMAL) => None,
+        // A deliberate close (logout), or the session ended: stay offline.
+        Some(protocol::close::NORMAL | protocol::close::SESSION_ENDED) => None,
         // The server is going away: come back at once, spread over a second.
         Some(protocol::close::GOING_AWAY) => Some(BASE.mul_f64(unit.clamp(0.0, 1.0))),
         _ => Some(full_jitter(attempt, unit)),
@@ -74,6 +74,10 @@ mod tests {
     #[test]
     fn close_codes_choose_the_policy() {
         assert_eq!(reconnect_delay(3, Some(protocol::close::NORMAL), 0.5), None);
+        assert_eq!(
+            reconnect_delay(0, Some(protocol::close::SESSION_ENDED), 0.5),
+            None
+        );
         let going_away = reconnect_delay(9, Some(protocol::close::GOING_AWAY), 0.5);
         assert_eq!(going_away, Some(Duration::from_millis(500)));
         for code in [

@@ -55,6 +55,10 @@ pub fn default_room() -> RoomName {
     RoomName::parse(DEFAULT_ROOM).expect("\"general\" matches the room-name pattern (unit-tested)")
 }
 
+/// The localStorage key a tab writes when its session ended (logout), so
+/// that the browser's other tabs follow at once.
+pub const SESSION_ENDED_KEY: &str = "hibiki.session-ended";
+
 /// How many characters of the original a reply quotes (as the server does).
 pub const EXCERPT_CHARS: usize = 140;
 
@@ -441,6 +445,7 @@ impl ChatClient {
             self.driver.set_value(Some(handle));
             self.follow_visibility();
             self.follow_network();
+            self.follow_session();
             self.load_rooms();
         }
     }
@@ -557,6 +562,55 @@ impl ChatClient {
         }
         self.socket.try_set(SocketState::Closed);
         self.reconnect_in.try_set(None);
+    }
+
+    /// The session ended (this tab logged out, another tab of this browser
+    /// did, or the server closed the socket with 4002): stops the connection
+    /// for good and forgets the messages waiting to go out, here and in
+    /// localStorage, so nobody signing in next on this browser finds them.
+    pub fn end_session(&self) {
+        self.disconnect();
+        self.stores.with_value(|stores| {
+            for store in stores.values() {
+                store.outbox.try_set(Outbox::default());
+            }
+        });
+        self.persist_outbox();
+    }
+
+    /// Tells this browser's other tabs that the session ended, so they go to
+    /// the login page at once (a `storage` event in each of them; see
+    /// [`Self::follow_session`]). A no-op on the server.
+    pub fn announce_session_ended(&self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = socket::storage() {
+            let _ = storage.set_item(SESSION_ENDED_KEY, &now_ms().to_string());
+        }
+    }
+
+    /// Another tab of this browser announced the end of the session: end it
+    /// here too and go to the login page.
+    #[cfg(feature = "hydrate")]
+    fn follow_session(&self) {
+        let client = *self;
+        let handle = window_event_listener_untyped("storage", move |event| {
+            let key = js_sys::Reflect::get(&event, &"key".into())
+                .ok()
+                .and_then(|k| k.as_string());
+            if key.as_deref() == Some(SESSION_ENDED_KEY) {
+                client.session_ended_elsewhere();
+            }
+        });
+        // Kept for the page's lifetime, like the client.
+        std::mem::forget(handle);
+    }
+
+    /// The session ended somewhere else (another tab, or the server closed
+    /// the socket with 4002): end it here and show the login page.
+    #[cfg(feature = "hydrate")]
+    pub(crate) fn session_ended_elsewhere(&self) {
+        self.end_session();
+        let _ = window().location().assign("/login");
     }
 
     #[cfg(feature = "hydrate")]

@@ -680,6 +680,17 @@ impl Driver {
     }
 
     fn on_close(&mut self, code: u16) {
+        if code == protocol::close::SESSION_ENDED {
+            // Logged out (in another browser too, "everywhere"): the token is
+            // dead, so there is nothing to reconnect to. The client drops
+            // this driver, so it must not be borrowed then: defer.
+            log!("realtime: the session ended; going to the login page");
+            self.stopped = true;
+            let client = self.client;
+            client.announce_session_ended();
+            leptos::task::spawn_local(async move { client.session_ended_elsewhere() });
+            return;
+        }
         // Requests in flight are lost with the socket: sends wait in the
         // outbox to go out again with their id after the rejoin (the server
         // deduplicates); a rejoin with `since_seq` replays any message that

@@ -1,6 +1,7 @@
 //! Session tokens: JWT, HS256, with expiry. The secret comes from
 //! configuration or is generated once and kept in the store, so tokens
-//! survive restarts.
+//! survive restarts. A token names its session (`sid`); whether that
+//! session is still live is [`super::sessions`]' question, not the token's.
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use protocol::{User, UserId};
@@ -15,6 +16,9 @@ pub struct Claims {
     pub sub: String,
     pub name: String,
     pub admin: bool,
+    /// The session this token belongs to (`sessions.id`). Tokens from before
+    /// sessions existed lack it and are refused.
+    pub sid: String,
     /// Issued at, seconds since the epoch.
     pub iat: u64,
     /// Expires at, seconds since the epoch.
@@ -30,12 +34,15 @@ impl Verified {
     }
 }
 
-/// Claims as verified: `sub` parsed into a user id.
+/// Claims as verified: `sub` parsed into a user id. The name and admin flag
+/// are what they were at login; [`super::sessions`] answers with the
+/// current ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verified {
     pub user_id: UserId,
     pub name: String,
     pub admin: bool,
+    pub sid: String,
 }
 
 /// Why a token was refused.
@@ -74,17 +81,24 @@ impl Keys {
         self.inner.ttl
     }
 
-    /// A signed token for `user`, valid for the configured lifetime.
-    pub fn issue(&self, user: &User, admin: bool) -> Result<String, jsonwebtoken::errors::Error> {
+    /// A signed token for `user` in session `sid`, valid for the configured
+    /// lifetime.
+    pub fn issue(
+        &self,
+        user: &User,
+        admin: bool,
+        sid: &str,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = now_s();
-        self.issue_at(user, admin, now, now + self.inner.ttl.as_secs())
+        self.issue_at(user, admin, sid, now, now + self.inner.ttl.as_secs())
     }
 
-    /// A token with explicit times (tests of expiry).
+    /// A token with explicit times (sessions, and tests of expiry).
     pub fn issue_at(
         &self,
         user: &User,
         admin: bool,
+        sid: &str,
         iat: u64,
         exp: u64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
@@ -92,6 +106,7 @@ impl Keys {
             sub: user.id.0.to_string(),
             name: user.name.clone(),
             admin,
+            sid: sid.to_owned(),
             iat,
             exp,
         };
@@ -118,10 +133,14 @@ impl Keys {
             .parse()
             .map(UserId)
             .map_err(|_| TokenError::Invalid)?;
+        if claims.sid.is_empty() {
+            return Err(TokenError::Invalid);
+        }
         Ok(Verified {
             user_id,
             name: claims.name,
             admin: claims.admin,
+            sid: claims.sid,
         })
     }
 }
@@ -147,21 +166,26 @@ mod tests {
     #[test]
     fn round_trip() {
         let keys = Keys::new(b"secret", Duration::from_secs(60));
-        let token = keys.issue(&aiko(), true).expect("issue");
+        let token = keys.issue(&aiko(), true, "s1").expect("issue");
         let claims = keys.verify(&token).expect("verify");
         assert_eq!(claims.user(), aiko());
         assert!(claims.admin);
+        assert_eq!(claims.sid, "s1");
     }
 
     #[test]
     fn expired_forged_and_garbage_are_refused() {
         let keys = Keys::new(b"secret", Duration::from_secs(60));
-        let old = keys.issue_at(&aiko(), false, 1000, 2000).expect("issue");
+        let old = keys
+            .issue_at(&aiko(), false, "s1", 1000, 2000)
+            .expect("issue");
         assert_eq!(keys.verify(&old), Err(TokenError::Expired));
         let other = Keys::new(b"another secret", Duration::from_secs(60));
-        let forged = other.issue(&aiko(), true).expect("issue");
+        let forged = other.issue(&aiko(), true, "s1").expect("issue");
         assert_eq!(keys.verify(&forged), Err(TokenError::Invalid));
         assert_eq!(keys.verify("not.a.token"), Err(TokenError::Invalid));
         assert_eq!(keys.verify(""), Err(TokenError::Invalid));
+        let no_session = keys.issue(&aiko(), false, "").expect("issue");
+        assert_eq!(keys.verify(&no_session), Err(TokenError::Invalid));
     }
 }

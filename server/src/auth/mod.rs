@@ -1,9 +1,13 @@
-//! Authentication: who is calling. Tokens are JWTs ([`jwt`]); passwords are
-//! argon2id ([`password`]). [`AuthUser`] is the extractor every protected
-//! handler (the WebSocket upgrade included) takes before doing anything.
+//! Authentication: who is calling. Tokens are JWTs ([`jwt`]) naming a login
+//! session ([`sessions`]: revocable, checked on every use); passwords are
+//! argon2id ([`password`]) and must pass [`password_policy`] when set.
+//! [`AuthUser`] is the extractor every protected handler (the WebSocket
+//! upgrade included) takes before doing anything.
 
 pub mod jwt;
 pub mod password;
+pub mod password_policy;
+pub mod sessions;
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -15,15 +19,18 @@ use protocol::User;
 use serde::Deserialize;
 
 pub use jwt::{Claims, Keys, TokenError, Verified};
+pub use sessions::Sessions;
 
 /// Name of the session cookie set by login.
 pub const SESSION_COOKIE: &str = "hibiki_session";
 
-/// An authenticated caller.
+/// An authenticated caller: the user and admin flag as stored now, and the
+/// live session their token names.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
     pub user: User,
     pub admin: bool,
+    pub session: String,
 }
 
 #[derive(Deserialize)]
@@ -74,16 +81,16 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        // Checked once per request, whoever asks first (the page middleware
+        // or the handler).
+        if let Some(caller) = parts.extensions.get::<Self>() {
+            return Ok(caller.clone());
+        }
         let token = token_from_parts(parts)
             .ok_or_else(|| AppError::Unauthorized("log in first: no session token".into()))?;
-        let claims = state
-            .keys
-            .verify(&token)
-            .map_err(|e| AppError::Unauthorized(e.to_string()))?;
-        Ok(Self {
-            user: claims.user(),
-            admin: claims.admin,
-        })
+        let caller = state.sessions.authenticate(&token).await?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
     }
 }
 

@@ -1,25 +1,28 @@
-//! Accounts over HTTP: register, login, logout, and who am I.
+//! Accounts over HTTP: register, login, logout (this session, or all of the
+//! user's), and who am I.
 
 use super::body::ApiJson;
+use super::client_ip::ClientIp;
 use crate::auth::{self, AuthUser};
 use crate::error::AppError;
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, State};
-use axum::http::{header::SET_COOKIE, StatusCode};
+use axum::extract::State;
+use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use protocol::http::{AuthResponse, Credentials, Me};
-use std::net::SocketAddr;
 
 /// `POST /api/auth/register`: creates an account and logs it in (201).
 pub(super) async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, AppError> {
     state
         .login_by_ip
-        .check(&peer.ip())
+        .check(&ip)
         .map_err(AppError::rate_limited)?;
     let row = crate::accounts::create(
         &state.db,
@@ -29,19 +32,27 @@ pub(super) async fn register(
         None,
     )
     .await?;
-    session(&state, row.to_user(), row.is_admin, StatusCode::CREATED)
+    session(
+        &state,
+        &headers,
+        row.to_user(),
+        row.is_admin,
+        StatusCode::CREATED,
+    )
+    .await
 }
 
 /// `POST /api/auth/login`: 200 with a token and the session cookie; 401 on
 /// bad credentials; 429 when an IP or a name tries too often.
 pub(super) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(creds): ApiJson<Credentials>,
 ) -> Result<Response, AppError> {
     state
         .login_by_ip
-        .check(&peer.ip())
+        .check(&ip)
         .map_err(AppError::rate_limited)?;
     state
         .login_by_name
@@ -56,13 +67,47 @@ pub(super) async fn login(
         .unwrap_or_else(|| state.dummy_hash.to_string());
     let ok = state.hasher.verify(creds.password, phc).await?;
     match row {
-        Some(row) if ok => session(&state, row.to_user(), row.is_admin, StatusCode::OK),
+        Some(row) if ok => {
+            session(
+                &state,
+                &headers,
+                row.to_user(),
+                row.is_admin,
+                StatusCode::OK,
+            )
+            .await
+        }
         _ => Err(AppError::Unauthorized("wrong username or password".into())),
     }
 }
 
-/// `POST /api/auth/logout`: clears the session cookie (204).
-pub(super) async fn logout(State(state): State<AppState>) -> Response {
+/// `POST /api/auth/logout`: ends the caller's session (its token stops
+/// working; its WebSockets close with 4002 and its SSE streams end) and
+/// clears the session cookie (204). Without a live session it only clears
+/// the cookie (204 too: logging out twice is not an error).
+pub(super) async fn logout(
+    State(state): State<AppState>,
+    caller: Result<AuthUser, AppError>,
+) -> Result<Response, AppError> {
+    if let Ok(caller) = caller {
+        state.sessions.revoke(&caller).await?;
+    }
+    Ok(logged_out(&state))
+}
+
+/// `POST /api/auth/logout-all` (extension): ends every session of the
+/// caller, on every device (each one's sockets close with 4002), and clears
+/// this client's cookie (204). 401 without a live session.
+pub(super) async fn logout_all(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Response, AppError> {
+    let ended = state.sessions.revoke_all(caller.user.id).await?;
+    tracing::info!(user = %caller.user.name, ended, "logged out everywhere");
+    Ok(logged_out(&state))
+}
+
+fn logged_out(state: &AppState) -> Response {
     (
         StatusCode::NO_CONTENT,
         [(SET_COOKIE, auth::clear_cookie(state.config.secure_cookies))],
@@ -78,13 +123,16 @@ pub(super) async fn me(caller: AuthUser) -> Json<Me> {
     })
 }
 
-fn session(
+/// Starts a session for `user`: its token in the body and the cookie.
+async fn session(
     state: &AppState,
+    headers: &HeaderMap,
     user: protocol::User,
     admin: bool,
     status: StatusCode,
 ) -> Result<Response, AppError> {
-    let token = state.keys.issue(&user, admin).map_err(AppError::internal)?;
+    let user_agent = headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+    let token = state.sessions.create(&user, admin, user_agent).await?;
     let cookie = auth::session_cookie(
         &token,
         state.keys.ttl().as_secs(),

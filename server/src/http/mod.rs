@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+pub mod client_ip;
 mod headers;
 mod health;
 mod notifications;
@@ -20,21 +21,18 @@ use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_http::trace::TraceLayer;
 
-/// Per-request context for rendering a page: the CSP nonce, and who the
-/// session cookie says is calling (pages render for that user).
-fn page_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
-    let keys = state.keys.clone();
+/// Per-request context for rendering a page: the CSP nonce, and who is
+/// calling (resolved by `pages::prepare_page`; pages render for that user).
+fn page_context() -> impl Fn() + Clone + Send + Sync + 'static {
     move || {
         let Some(parts) = use_context::<Parts>() else {
             return;
         };
         headers::provide_request_nonce(&parts);
-        let me = crate::auth::token_from_parts(&parts)
-            .and_then(|token| keys.verify(&token).ok())
-            .map(|v| protocol::http::Me {
-                user: v.user(),
-                admin: v.admin,
-            });
+        let me = parts
+            .extensions
+            .get::<pages::PageSession>()
+            .and_then(|s| s.0.clone());
         provide_context(app::state::session::ServerSession(me));
         let history = parts.extensions.get::<InitialHistory>().cloned();
         provide_context(app::state::history::ServerHistory(history));
@@ -51,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))
         .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/logout-all", post(auth::logout_all))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(auth::list_users))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
@@ -63,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/notifications/read", post(notifications::mark_read))
         .route("/api/events", get(notifications::events))
         .route("/api/announcements", post(notifications::announce))
-        .leptos_routes_with_context(&state, routes, page_context(&state), move || {
+        .leptos_routes_with_context(&state, routes, page_context(), move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
@@ -71,7 +70,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            pages::preload_history,
+            pages::prepare_page,
         ))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(

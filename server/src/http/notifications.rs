@@ -3,6 +3,7 @@
 //! the SSE stream with `Last-Event-ID` replay, and admin announcements.
 
 use super::body::ApiJson;
+use super::client_ip::ClientIp;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::limits::ConnectionSlot;
@@ -10,7 +11,7 @@ use crate::notify::StreamEvent;
 use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
@@ -18,13 +19,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use futures_util::stream::{self, Stream, StreamExt};
 use protocol::client::NotificationRead;
-use protocol::http::{PublishAccepted, PublishNotification, Recipients};
+use protocol::http::{validate_notification_url, PublishAccepted, PublishNotification, Recipients};
 use protocol::server::{Notification, UnreadAck, UnreadCount};
 use protocol::UserId;
 use serde::Deserialize;
 use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// A keep-alive comment this often keeps proxies from closing the stream.
@@ -33,7 +33,6 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const MAX_REPLAY: u32 = 500;
 const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 2000;
-const MAX_URL: usize = 2048;
 const MAX_KEY: usize = 200;
 const MAX_RECIPIENTS: usize = 1000;
 
@@ -64,8 +63,8 @@ impl FromRequestParts<AppState> for Publisher {
             .position(|k| constant_time_eq(k.as_bytes(), token.as_bytes()));
         let limit_key = match by_key {
             Some(n) => format!("key:{n}"),
-            None => match state.keys.verify(token) {
-                Ok(v) if v.admin => format!("admin:{}", v.user().id.0),
+            None => match state.sessions.authenticate(token).await {
+                Ok(caller) if caller.admin => format!("admin:{}", caller.user.id.0),
                 Ok(_) => {
                     return Err(AppError::Forbidden(
                         "publishing needs an API key or an admin".into(),
@@ -103,14 +102,7 @@ fn validate(p: &PublishNotification) -> Result<(), AppError> {
         ));
     }
     if let Some(url) = &p.url {
-        let relative = url.starts_with('/') && !url.starts_with("//");
-        let absolute = url.starts_with("http://") || url.starts_with("https://");
-        if !(relative || absolute) || url.len() > MAX_URL || url.chars().any(char::is_whitespace) {
-            return Err(AppError::invalid(
-                "url",
-                "must be a path starting with '/' or an http(s):// URL",
-            ));
-        }
+        validate_notification_url(url).map_err(|m| AppError::invalid("url", m))?;
     }
     if p.progress.is_some_and(|v| v > 100) {
         return Err(AppError::invalid("progress", "must be between 0 and 100"));
@@ -263,7 +255,7 @@ pub(super) struct EventsQuery {
 pub(super) async fn events(
     caller: AuthUser,
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     query: Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
@@ -276,9 +268,20 @@ pub(super) async fn events(
     let user = caller.user.id;
     // A stream is a long-lived connection like a WebSocket: it counts
     // against the same per-IP and total limits.
-    let slot = super::ws::connection_slot(&state, peer)?;
+    let slot = super::ws::connection_slot(&state, ip)?;
     // Subscribe before reading the store: nothing stored in between is missed.
-    let subscription = state.chat.notifier().streams().subscribe(user);
+    let subscription = state
+        .chat
+        .notifier()
+        .streams()
+        .subscribe(user, caller.session.clone());
+    // A logout since the extractor's check found no stream to end; now that
+    // this one is registered, ask again.
+    if !state.sessions.is_live(&caller.session).await? {
+        return Err(AppError::Unauthorized(
+            "the session has ended; log in again".into(),
+        ));
+    }
     // Read after subscribing, like the replay: a change in between arrives as
     // a later `unread`, so the client's last count is never stale.
     let unread = state.db.unread_notifications(user).await?;

@@ -1,34 +1,49 @@
 //! Data a page needs on first paint, loaded before Leptos renders it (the
-//! render itself is synchronous and cannot wait on the store).
+//! render itself is synchronous and cannot wait on the store): who is
+//! signed in (the session checked like any API call's) and the room's
+//! latest messages.
 
-use crate::auth::token_from_parts;
+use crate::auth::{token_from_parts, AuthUser};
 use crate::state::AppState;
 use app::state::history::InitialHistory;
 use axum::extract::{Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
+use protocol::http::Me;
 use protocol::RoomName;
 
-/// For `GET /` and `GET /rooms/{room}` from a signed-in user: loads the
-/// room's latest messages into the request, where the page context picks
-/// them up. Anything else passes through untouched.
-pub(crate) async fn preload_history(
+/// Who a page is rendered for: the caller of a live session, or nobody (no
+/// token, or one whose session ended or whose user is gone).
+#[derive(Debug, Clone)]
+pub(crate) struct PageSession(pub Option<Me>);
+
+/// For a page (`GET`, not the API, the socket or a file): resolves the
+/// session into a [`PageSession`], and for `/` and `/rooms/{room}` from a
+/// signed-in user loads the room's latest messages into the request, where
+/// the page context picks them up. Anything else passes through untouched.
+pub(crate) async fn prepare_page(
     State(state): State<AppState>,
     req: Request,
     next: Next,
 ) -> Response {
-    let room = (req.method() == Method::GET)
-        .then(|| page_room(req.uri().path()))
-        .flatten();
-    let Some(room) = room else {
+    if req.method() != Method::GET || !is_page(req.uri().path()) {
         return next.run(req).await;
-    };
+    }
+    let room = page_room(req.uri().path());
     let (mut parts, body) = req.into_parts();
-    let user = token_from_parts(&parts)
-        .and_then(|t| state.keys.verify(&t).ok())
-        .map(|v| v.user());
-    if let Some(user) = user {
+    let caller = match token_from_parts(&parts) {
+        Some(token) => state.sessions.authenticate(&token).await.ok(),
+        None => None,
+    };
+    parts
+        .extensions
+        .insert(PageSession(caller.as_ref().map(|c| Me {
+            user: c.user.clone(),
+            admin: c.admin,
+        })));
+    let user = caller.map(|c: AuthUser| c.user);
+    if let (Some(user), Some(room)) = (user, room) {
         match state.chat.page_history(&user, &room).await {
             Ok((messages, has_more)) => {
                 parts.extensions.insert(InitialHistory {
@@ -45,6 +60,19 @@ pub(crate) async fn preload_history(
     next.run(Request::from_parts(parts, body)).await
 }
 
+/// Whether `path` may be a page: not the API, the socket, health, the
+/// site's `pkg/` or a file name (`/favicon.ico`).
+fn is_page(path: &str) -> bool {
+    !(path.starts_with("/api/")
+        || path.starts_with("/pkg/")
+        || path == "/ws"
+        || path == "/health"
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.')))
+}
+
 /// The room a page path shows: `/` is `general`, `/rooms/{room}` that room.
 fn page_room(path: &str) -> Option<RoomName> {
     match path {
@@ -57,7 +85,23 @@ fn page_room(path: &str) -> Option<RoomName> {
 
 #[cfg(test)]
 mod tests {
-    use super::page_room;
+    use super::{is_page, page_room};
+
+    #[test]
+    fn pages_are_told_from_the_api_and_files() {
+        for page in ["/", "/rooms/tech", "/login", "/register", "/nowhere"] {
+            assert!(is_page(page), "{page}");
+        }
+        for other in [
+            "/api/rooms",
+            "/ws",
+            "/health",
+            "/pkg/hibiki.js",
+            "/favicon.ico",
+        ] {
+            assert!(!is_page(other), "{other}");
+        }
+    }
 
     #[test]
     fn page_paths_name_their_room() {

@@ -1,30 +1,33 @@
+use super::client_ip::ClientIp;
 use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::limits::{ConnectionSlot, Refused};
 use crate::state::AppState;
 use crate::ws::ConnCtx;
-use axum::extract::{ConnectInfo, FromRequestParts, State, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
 use axum::http::header::ORIGIN;
 use axum::http::request::Parts;
 use axum::response::Response;
-use std::net::SocketAddr;
+use std::net::IpAddr;
 
 /// `GET /ws`: upgrades an authenticated caller to the v1 WebSocket protocol.
 ///
 /// Checked before the upgrade, in this order: the `Origin` (403), the
-/// connection limits (429 per IP, 503 in total), the session (401).
+/// connection limits (429 per IP, 503 in total), the session: a live one,
+/// of a user that exists (401).
 pub(super) async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     mut parts: Parts,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
     check_origin(&state, &parts)?;
-    let slot = connection_slot(&state, peer)?;
-    let user = AuthUser::from_request_parts(&mut parts, &state).await?.user;
+    let slot = connection_slot(&state, ip)?;
+    let caller = AuthUser::from_request_parts(&mut parts, &state).await?;
     let limits = &state.config.limits;
     let ctx = ConnCtx {
         chat: state.chat.clone(),
+        sessions: state.sessions.clone(),
         limits: limits.clone(),
         shutdown: state.shutdown.clone(),
     };
@@ -37,28 +40,22 @@ pub(super) async fn upgrade(
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| {
             tasks.track_future(async move {
-                crate::ws::run(socket, user, ctx).await;
+                crate::ws::run(socket, caller.user, caller.session, ctx).await;
                 drop(slot);
             })
         }))
 }
 
 /// A slot under the connection limits for a long-lived connection from
-/// `peer` (a WebSocket or an SSE stream): 429 over the per-IP limit, 503
-/// when the server is full. Dropping the slot frees it.
-pub(super) fn connection_slot(
-    state: &AppState,
-    peer: SocketAddr,
-) -> Result<ConnectionSlot, AppError> {
-    state
-        .connection_limits
-        .acquire(peer.ip())
-        .map_err(|r| match r {
-            Refused::PerIp => AppError::RateLimited {
-                retry_after_ms: 5_000,
-            },
-            Refused::Total => AppError::Unavailable("server full; try again later".into()),
-        })
+/// client `ip` (a WebSocket or an SSE stream): 429 over the per-IP limit,
+/// 503 when the server is full. Dropping the slot frees it.
+pub(super) fn connection_slot(state: &AppState, ip: IpAddr) -> Result<ConnectionSlot, AppError> {
+    state.connection_limits.acquire(ip).map_err(|r| match r {
+        Refused::PerIp => AppError::RateLimited {
+            retry_after_ms: 5_000,
+        },
+        Refused::Total => AppError::Unavailable("server full; try again later".into()),
+    })
 }
 
 /// Browsers always send `Origin` on a WebSocket handshake; refusing foreign

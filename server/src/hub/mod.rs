@@ -9,6 +9,8 @@
 //!   queued for every member;
 //! - a connection's focus (what it is looking at, [`Focus`]) counts only for
 //!   a room it is joined to;
+//! - every connection belongs to one login session (the token's `sid`), so
+//!   ending a session closes exactly its connections ([`Hub::close_session`]);
 //! - the hub does no I/O: no store, no sockets, no bus. Its timers (presence
 //!   batches, typing expiry) are driven from outside by [`run_timers`], which
 //!   only sleeps and calls [`Hub::housekeep`].
@@ -87,6 +89,8 @@ struct State {
 
 struct Conn {
     user: User,
+    /// The login session it was authenticated with.
+    session: String,
     outbox: Outbox,
     rooms: HashSet<RoomName>,
     focus: Focus,
@@ -191,8 +195,8 @@ impl Hub {
         &self.inner.stats
     }
 
-    /// Registers a connection of `user`.
-    pub fn connect(&self, user: User, outbox: Outbox) -> ConnId {
+    /// Registers a connection of `user`, authenticated with `session`.
+    pub fn connect(&self, user: User, session: String, outbox: Outbox) -> ConnId {
         let id = ConnId(self.inner.next_conn.fetch_add(1, Ordering::Relaxed) + 1);
         let mut state = self.state();
         state.users.entry(user.id).or_default().insert(id);
@@ -200,6 +204,7 @@ impl Hub {
             id,
             Conn {
                 user,
+                session,
                 outbox,
                 rooms: HashSet::new(),
                 focus: Focus::Unset,
@@ -481,6 +486,21 @@ impl Hub {
         })
     }
 
+    /// Asks every connection of `user` authenticated with `session` to close
+    /// with `code` (the session ended). Returns how many were asked.
+    pub fn close_session(&self, user: UserId, session: &str, code: u16) -> usize {
+        let state = self.state();
+        state
+            .users
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| state.conns.get(id))
+            .filter(|c| c.session == session)
+            .inspect(|c| c.outbox.close(code))
+            .count()
+    }
+
     /// Asks every connection to close with `code` (shutdown).
     pub fn close_all(&self, code: u16) {
         for c in self.state().conns.values() {
@@ -566,7 +586,7 @@ mod tests {
             for _ in 0..2 {
                 let (ob, rx, c) = Outbox::new(4);
                 queues.push((rx, c));
-                let conn = hub.connect(user(id, &format!("u{id}")), ob);
+                let conn = hub.connect(user(id, &format!("u{id}")), format!("s{id}"), ob);
                 hub.join(conn, &general);
             }
         }
@@ -582,8 +602,8 @@ mod tests {
     fn indexes_agree_after_join_leave_disconnect() {
         let hub = Hub::new();
         let (ob, _rx, _c) = Outbox::new(4);
-        let a = hub.connect(user(1, "a"), ob.clone());
-        let b = hub.connect(user(1, "a"), ob);
+        let a = hub.connect(user(1, "a"), "s".into(), ob.clone());
+        let b = hub.connect(user(1, "a"), "s".into(), ob);
         let general = room("general");
         assert!(hub.join(a, &general));
         assert!(hub.join(b, &general));
@@ -606,7 +626,7 @@ mod tests {
         let hub = Hub::new();
         let (ob, _rx, _c) = Outbox::new(4);
         let (dm, general) = (room("dm-1-2"), room("general"));
-        let tab = hub.connect(user(2, "ben"), ob.clone());
+        let tab = hub.connect(user(2, "ben"), "s".into(), ob.clone());
         assert!(!hub.user_is_looking_at(UserId(2), &dm), "not joined");
         hub.join(tab, &dm);
         hub.join(tab, &general);
@@ -625,10 +645,10 @@ mod tests {
             "focus needs a join"
         );
         // Another connection of the same user counts too; other users don't.
-        let other = hub.connect(user(2, "ben"), ob.clone());
+        let other = hub.connect(user(2, "ben"), "s".into(), ob.clone());
         hub.join(other, &dm);
         assert!(hub.user_is_looking_at(UserId(2), &dm));
-        let stranger = hub.connect(user(3, "carol"), ob);
+        let stranger = hub.connect(user(3, "carol"), "s".into(), ob);
         hub.focus(stranger, Some(dm.clone()));
         assert!(!hub.user_is_looking_at(UserId(3), &dm));
         hub.disconnect(other);
@@ -636,11 +656,30 @@ mod tests {
     }
 
     #[test]
+    fn closing_a_session_closes_its_connections_only() {
+        let hub = Hub::new();
+        let (ob1, _rx1, laptop) = Outbox::new(4);
+        let (ob2, _rx2, laptop_tab) = Outbox::new(4);
+        let (ob3, _rx3, phone) = Outbox::new(4);
+        let (ob4, _rx4, other_user) = Outbox::new(4);
+        hub.connect(user(1, "a"), "laptop".into(), ob1);
+        hub.connect(user(1, "a"), "laptop".into(), ob2);
+        hub.connect(user(1, "a"), "phone".into(), ob3);
+        hub.connect(user(2, "b"), "laptop".into(), ob4);
+        assert_eq!(hub.close_session(UserId(1), "laptop", 4002), 2);
+        assert_eq!(laptop.code(), Some(4002));
+        assert_eq!(laptop_tab.code(), Some(4002));
+        assert_eq!(phone.code(), None, "another session of the same user");
+        assert_eq!(other_user.code(), None, "same id, another user");
+        assert_eq!(hub.close_session(UserId(3), "laptop", 4002), 0);
+    }
+
+    #[test]
     fn full_queue_drops_ephemeral_events_but_closes_on_messages() {
         let hub = Hub::new();
         let u = user(1, "a");
         let (ob, mut rx, close) = Outbox::new(1);
-        let c = hub.connect(u.clone(), ob);
+        let c = hub.connect(u.clone(), "s".into(), ob);
         hub.join(c, &room("general"));
         assert_eq!(hub.publish_to_room(&room("general"), typing(&u), None), 1);
         // Queue is full now: a droppable event is dropped, the connection stays.
@@ -660,7 +699,7 @@ mod tests {
         let mut rxs = Vec::new();
         for _ in 0..3 {
             let (ob, rx, _c) = Outbox::new(4);
-            let c = hub.connect(u.clone(), ob);
+            let c = hub.connect(u.clone(), "s".into(), ob);
             hub.join(c, &room("general"));
             rxs.push(rx);
         }
@@ -690,7 +729,7 @@ mod tests {
         let hub = Hub::new();
         let general = room("general");
         let (ob, mut watcher_rx, _c) = Outbox::new(16);
-        let w = hub.connect(user(9, "watcher"), ob);
+        let w = hub.connect(user(9, "watcher"), "s".into(), ob);
         hub.join(w, &general);
         let t0 = Instant::now();
         let tick = hub.timing().presence_tick;
@@ -698,8 +737,8 @@ mod tests {
         events(&mut watcher_rx);
 
         let (ob, _rx1, _c1) = Outbox::new(16);
-        let tab1 = hub.connect(user(1, "a"), ob.clone());
-        let tab2 = hub.connect(user(1, "a"), ob);
+        let tab1 = hub.connect(user(1, "a"), "s".into(), ob.clone());
+        let tab2 = hub.connect(user(1, "a"), "s".into(), ob);
         hub.join(tab1, &general);
         hub.join(tab2, &general);
         let later = Instant::now() + tick;
@@ -743,9 +782,9 @@ mod tests {
         });
         let general = room("general");
         let (ob, mut rx, _c) = Outbox::new(16);
-        let w = hub.connect(user(9, "watcher"), ob);
+        let w = hub.connect(user(9, "watcher"), "s".into(), ob);
         let (ob, _rx_a, _c_a) = Outbox::new(16);
-        let a = hub.connect(user(1, "a"), ob);
+        let a = hub.connect(user(1, "a"), "s".into(), ob);
         hub.join(w, &general);
         hub.join(a, &general);
         hub.typing(a, &general, true);

@@ -8,12 +8,14 @@
 mod messages;
 mod notifications;
 mod rooms;
+mod sessions;
 mod settings;
 mod users;
 
 pub use messages::{AppendError, Stored};
 pub use notifications::{NewNotification, StoredNotification};
 pub use rooms::{ReadMoved, RoomListing, RoomRow};
+pub use sessions::{NewSession, SessionRow};
 pub use users::{NewUser, UserRow};
 
 pub(crate) use crate::clock::now_ms;

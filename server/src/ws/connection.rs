@@ -6,6 +6,7 @@
 //! can be driven by channels in unit tests as well as by a real socket.
 
 use super::dispatch;
+use crate::auth::Sessions;
 use crate::chat::Chat;
 use crate::config::Limits;
 use crate::hub::{ConnId, Frame, Outbox};
@@ -23,6 +24,8 @@ use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
 #[derive(Clone)]
 pub struct ConnCtx {
     pub chat: Chat,
+    /// To check, once registered, that the session did not end meanwhile.
+    pub sessions: Sessions,
     pub limits: Limits,
     pub shutdown: ShutdownToken,
 }
@@ -41,13 +44,19 @@ enum End {
 
 /// Serves one authenticated socket until it closes.
 #[tracing::instrument(name = "ws", skip_all, fields(user = %user.name, conn))]
-pub async fn run<S>(socket: S, user: User, ctx: ConnCtx)
+pub async fn run<S>(socket: S, user: User, session: String, ctx: ConnCtx)
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
     let hub = ctx.chat.hub().clone();
     let (outbox, mut queue, close_signal) = Outbox::new(ctx.limits.outbound_queue);
-    let conn = hub.connect(user.clone(), outbox);
+    let conn = hub.connect(user.clone(), session.clone(), outbox);
+    // A logout between the handshake's check and this registration found
+    // nothing to close; now that the hub knows this socket, ask again (a
+    // store error keeps the handshake's answer).
+    if !ctx.sessions.is_live(&session).await.unwrap_or(true) {
+        close_signal.close(close::SESSION_ENDED);
+    }
     tracing::Span::current().record("conn", conn.0);
     tracing::debug!("connected");
 
@@ -77,6 +86,7 @@ where
                 let reason = match code {
                     close::SLOW_CONSUMER => "slow consumer: outbound queue full",
                     close::GOING_AWAY => "server shutting down",
+                    close::SESSION_ENDED => "session ended",
                     _ => "closed by server",
                 };
                 send_close(&mut socket, code, reason, write_timeout).await;

@@ -54,7 +54,7 @@ impl Hibiki {
         let http = reqwest::Client::new();
         let creds = Credentials {
             username: name.into(),
-            password: format!("password-{name}"),
+            password: super::PASSWORD.into(),
         };
         let mut res = http
             .post(format!("http://{}/api/auth/register", self.addr))

@@ -25,6 +25,10 @@ use tokio_tungstenite::{client_async, MaybeTlsStream, WebSocketStream};
 /// must fail the test instead of blocking CI forever.
 pub const DEADLOCK_GUARD: Duration = Duration::from_secs(30);
 
+/// The password of every account the harness registers: long enough, not a
+/// common password, and containing none of the tests' usernames.
+pub const PASSWORD: &str = "tidal-quartz-lantern";
+
 pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -96,13 +100,13 @@ impl TestServer {
         }
     }
 
-    /// Registers `name` (password "password-{name}") and returns the token.
+    /// Registers `name` (password [`PASSWORD`]) and returns the token.
     pub async fn register(&self, name: &str) -> String {
         let res = reqwest::Client::new()
             .post(self.url("/api/auth/register"))
             .json(&Credentials {
                 username: name.into(),
-                password: format!("password-{name}"),
+                password: PASSWORD.into(),
             })
             .send()
             .await

@@ -83,3 +83,24 @@ test('a taken name is reported on the form', async ({ browser }) => {
   await expect(page).toHaveURL(/\/register$/);
   await context.close();
 });
+
+test('a weak password is refused on the register form with the reason', async ({ page }) => {
+  const name = userName('weak');
+  const form = authForm(page);
+  await page.goto('/register');
+  // Long enough for the inline check; the server refuses it (issue 11).
+  for (const [password, reason] of [
+    ['password1', 'one of the most common passwords'],
+    [`my ${name} pass`, 'must not contain the username'],
+  ]) {
+    await form.username.fill(name);
+    await form.password.fill(password);
+    await form.register.click();
+    await expect(page.getByText(reason)).toBeVisible();
+    await expect(form.password).toHaveAttribute('aria-invalid', 'true');
+    await expect(page).toHaveURL(/\/register$/);
+  }
+  await form.password.fill(PASSWORD);
+  await form.register.click();
+  await expect(page).toHaveURL(/\/$/);
+});

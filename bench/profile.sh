@@ -14,7 +14,7 @@ SCENARIOS=${SCENARIOS:-A}
 PERF_OUT=${PERF_OUT:-/tmp/hibiki-perf.data}
 
 RUSTFLAGS="-C force-frame-pointers=yes" cargo build --profile profiling -p server --bin hibiki
-cargo build --release -p bench
+cargo build --release -p bench --bin hibiki-bench
 HIBIKI_BIN="$ROOT/target/profiling/hibiki" PERF_OUT="$PERF_OUT" RUNS=1 SCENARIOS="$SCENARIOS" \
   TARGETS=hibiki TITLE="Profiled run" OUT=/tmp/hibiki-profiled-results.md SKIP_BUILD=1 bench/run.sh
 

@@ -50,9 +50,10 @@ if [ "$(ulimit -n)" -lt 12000 ]; then
 fi
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
-  cargo build --release -p server --bin hibiki -p bench
+  cargo build --release -p server -p bench --bin hibiki --bin hibiki-bench
 fi
 (cd bench/peers && npm ci --no-audit --no-fund --silent)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Every limit the load would trip, lifted by its documented setting
 # (docs/security.md). The outbound queue (HIBIKI_OUTBOUND_QUEUE) is kept: it
@@ -108,7 +109,7 @@ if [[ " $TARGETS " == *" hibiki "* ]]; then
   echo "== seeding 1,000 accounts"
   start_server hibiki "$WORK/seed.db"
   "$BENCH" run --target hibiki --url "$URL" --clients 1 --users 1000 --rates 0 \
-    --auth-concurrency 8 --token-cache "$WORK/tokens.txt" >>"$LOG"
+    --auth-concurrency 4 --token-cache "$WORK/tokens.txt" >>"$LOG"
   stop_server
 fi
 
@@ -161,6 +162,7 @@ done
   echo "- Commit: \`$(git rev-parse --short HEAD)\` ($(git rev-parse --abbrev-ref HEAD))$(git diff --quiet HEAD -- server protocol bench || echo ', with local changes')"
   echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- Machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, Linux $(uname -r); shared by the servers, the load generator (and, on this box, other builds)"
+  echo "- Load average (1, 5, 15 min) when the runs started: $LOAD_START; when they ended: $(cut -d' ' -f1-3 /proc/loadavg). Other processes' CPU shows up as latency and lower rates for every target alike; compare the ratios"
   echo "- Software: $(rustc --version), node $(node --version), ws $(node -p 'require("./bench/peers/node_modules/ws/package.json").version'), socket.io $(node -p 'require("./bench/peers/node_modules/socket.io/package.json").version')"
   echo "- Command: \`RUNS=$RUNS SCENARIOS=\"$SCENARIOS\" bench/run.sh\`; each run starts its server afresh (Hibiki on a fresh copy of a store seeded with 1,000 accounts)"
   echo "- Limits lifted (Hibiki): $(printf '`%s` ' "${LIFTED[@]}")"

@@ -14,7 +14,7 @@ use std::time::Instant;
 /// How often getting one user's token is retried after a server error
 /// (e.g. 500 `database is locked` under concurrent registrations) before the
 /// run gives up; the accounts scenario counts such errors instead.
-const TOKEN_ATTEMPTS: u32 = 5;
+const TOKEN_ATTEMPTS: u32 = 10;
 
 /// A Hibiki server's HTTP API.
 #[derive(Clone)]
@@ -76,7 +76,12 @@ impl Api {
     /// A token for `name`: registers it, or logs in when it exists.
     pub async fn token(&self, name: &str) -> Result<String, BenchError> {
         let mut last = String::new();
-        for _ in 0..TOKEN_ATTEMPTS {
+        for attempt in 0..TOKEN_ATTEMPTS {
+            if attempt > 0 {
+                // Back off so the writers that locked the store can finish.
+                tokio::time::sleep(std::time::Duration::from_millis(100 * u64::from(attempt)))
+                    .await;
+            }
             let outcome = match self.auth("/api/auth/register", name).await {
                 Outcome::Taken => self.auth("/api/auth/login", name).await,
                 other => other,

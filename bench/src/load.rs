@@ -140,6 +140,9 @@ impl RunConfig {
 /// What every connection task knows about the run.
 struct Plan {
     target: Target,
+    /// Prefixes every request id: Hibiki's `chat:send` is idempotent per
+    /// (user, id), so ids must not repeat across runs on the same store.
+    nonce: String,
     senders: usize,
     phases: Vec<PhasePlan>,
     /// The senders each room's members hear.
@@ -164,8 +167,12 @@ impl Plan {
                     .collect()
             })
             .collect();
+        let nonce = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         Self {
             target: cfg.target,
+            nonce: format!("r{nonce}"),
             senders,
             phases: cfg
                 .phases
@@ -481,7 +488,13 @@ async fn run_phase(
     for c in &pending {
         alive.remove(c);
     }
-    let wall = last_sample.duration_since(started).as_secs_f64().max(1e-3);
+    // Sending start to the last connection finishing (or to now, if none did).
+    let finished = if last_sample > started {
+        last_sample
+    } else {
+        Instant::now()
+    };
+    let wall = finished.duration_since(started).as_secs_f64().max(1e-3);
     let server_end = procfs::sample(cfg.server_pid);
     let own_end = procfs::sample(None);
     summarise(
@@ -788,10 +801,11 @@ impl Conn {
                 // The first connection of each room probes it.
                 if self.index < self.plan.rooms.len() {
                     let text = Payload::Probe { room: self.room }.encode();
-                    let frame =
-                        self.plan
-                            .target
-                            .send_frame(&self.plan.rooms[self.room], &text, "p")?;
+                    let frame = self.plan.target.send_frame(
+                        &self.plan.rooms[self.room],
+                        &text,
+                        &format!("{}p", self.plan.nonce),
+                    )?;
                     self.ws.send(Message::text(frame)).await?;
                 }
             }
@@ -842,10 +856,11 @@ impl Conn {
                 sent_us,
             }
             .encode();
-            let frame = self
-                .plan
-                .target
-                .send_frame(room, &text, &format!("d{}-{seq}", s.phase))?;
+            let frame = self.plan.target.send_frame(
+                room,
+                &text,
+                &format!("{}d{}-{seq}", self.plan.nonce, s.phase),
+            )?;
             s.sent_at_us.push(sent_us);
             self.ws.feed(Message::text(frame)).await?;
         }
@@ -856,10 +871,11 @@ impl Conn {
                 count: s.count,
             }
             .encode();
-            let frame = self
-                .plan
-                .target
-                .send_frame(room, &text, &format!("e{}", s.phase))?;
+            let frame = self.plan.target.send_frame(
+                room,
+                &text,
+                &format!("{}e{}", self.plan.nonce, s.phase),
+            )?;
             self.ws.feed(Message::text(frame)).await?;
             s.end_sent = true;
             self.ticker = None;
@@ -941,6 +957,9 @@ impl Conn {
     /// An `ack` (or, with `code`, an `error`) for request `id`.
     fn on_reply(&mut self, id: &str, code: Option<String>) {
         let Some(s) = self.send.as_mut() else { return };
+        let Some(id) = id.strip_prefix(self.plan.nonce.as_str()) else {
+            return;
+        };
         let now = now_us();
         if let Some(rest) = id.strip_prefix('d') {
             let Some((phase, seq)) = rest.split_once('-') else {

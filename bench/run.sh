@@ -73,7 +73,9 @@ HIBIKI_ENV=("${LIFTED[@]}" HIBIKI_JWT_SECRET=bench-secret-not-for-production RUS
 SERVER_PID=""
 start_server() { # target db
   case $1 in
-    hibiki) env "${HIBIKI_ENV[@]}" HIBIKI_DATABASE_URL="sqlite://$2" "$HIBIKI" >>"$WORK/server.log" 2>&1 &
+    hibiki)
+      (if [ -n "${ACCOUNTS_CAP:-}" ]; then ulimit -v $((4 * 1024 * 1024)); fi
+        exec env "${HIBIKI_ENV[@]}" HIBIKI_DATABASE_URL="sqlite://$2" "$HIBIKI") >>"$WORK/server.log" 2>&1 &
       SERVER_PID=$! ;;
     node-ws) PORT=$PORT node bench/peers/ws-server.js >>"$WORK/server.log" 2>&1 &
       SERVER_PID=$! ;;
@@ -129,7 +131,9 @@ for scenario in $SCENARIOS; do
     if [ "$scenario" = accounts ]; then
       [[ " $TARGETS " == *" hibiki "* ]] || continue
       echo "== accounts, run $run"
-      start_server hibiki "$WORK/accounts-$run.db"
+      # Capped: concurrent registrations have grown the server past 18 GiB
+      # (OOM-killed) before; the cap makes it fail alone, not the machine.
+      ACCOUNTS_CAP=1 start_server hibiki "$WORK/accounts-$run.db"
       "$BENCH" accounts --url "$URL" --users 1000 --concurrency 100 \
         --server-pid "$SERVER_PID" --json-out "$JSONL" | tee -a "$LOG"
       stop_server

@@ -25,10 +25,12 @@ HIBIKI_SETUP_TEST_DEPS=0
 # shellcheck source=scripts/setup.sh
 source "$ROOT/scripts/setup.sh"
 
-echo "==> cargo leptos build --release"
+echo "==> cargo leptos build --release --precompress"
 build_started=$SECONDS
 # Builds the server and the wasm bundle together so they always match.
-cargo leptos build --release
+# --precompress writes a .br and a .gz next to every file of the site once,
+# here; the server sends those and never compresses a static file itself.
+cargo leptos build --release --precompress
 echo "    ($((SECONDS - build_started)) s)"
 
 echo "==> Hibiki on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"

@@ -3,7 +3,7 @@
 #
 # Steps, in order, stopping at the first failure:
 #   setup -> fmt -> clippy (workspace, ssr, hydrate/wasm) -> cargo test
-#   -> cargo leptos build --release -> Playwright end-to-end
+#   -> cargo leptos build --release --precompress -> Playwright end-to-end
 # Each step prints a banner and its time; the end prints one summary line per
 # step and the total wall time. A failure names the step that failed.
 #
@@ -113,8 +113,9 @@ step "cargo test -p app --features ssr" \
 
 # Builds the server (release) and the wasm (wasm-release) together, so the
 # hydration code always matches the server's HTML (toolchain.md P9).
-step "cargo leptos build --release" \
-  cargo leptos build --release
+# --precompress: the .br/.gz files the server sends (end2end/tests/assets.spec.ts).
+step "cargo leptos build --release --precompress" \
+  cargo leptos build --release --precompress
 
 # CI=1: Playwright starts ./target/release/hibiki itself (webServer in
 # end2end/playwright.config.ts) and refuses to reuse a server already on

@@ -29,7 +29,7 @@ pub mod realtime;
 pub mod state;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -51,10 +51,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=state::session::SESSION_META content=state::session::session_json()/>
                 <meta name=state::history::HISTORY_META content=state::history::history_json()/>
+                // Content-hashed names when cargo-leptos hashed the bundle
+                // (`hash-files`); the server caches those files forever.
+                <HashedStylesheet id="leptos" options=options.clone()/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
-                <Stylesheet id="leptos" href="/pkg/hibiki.css"/>
             </head>
             <body>
                 <App/>

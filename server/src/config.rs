@@ -17,6 +17,12 @@ pub struct Config {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
 
+    /// The hash file `cargo leptos build` writes when it content-hashes the
+    /// bundle's file names; relative to the server binary's directory, where
+    /// cargo-leptos puts it. Pages use the hashed names when it exists.
+    #[arg(long, env = "LEPTOS_HASH_FILE_NAME", default_value = "hash.txt")]
+    pub hash_file: PathBuf,
+
     /// The store. SQLite by default; the file is created on first run.
     #[arg(
         long,

@@ -164,11 +164,26 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    // With a hash file, pages name the content-hashed bundle files.
+    let hash_file = http::assets::find_hash_file(&config.hash_file, &config.site_root);
+    tracing::info!(
+        site_root = %config.site_root.display(),
+        hash_file = ?hash_file,
+        "serving the site's static files"
+    );
     LeptosOptions::builder()
-        .output_name("hibiki")
+        .output_name(http::assets::OUTPUT_NAME)
         .site_root(config.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(http::assets::PKG_DIR)
         .site_addr(addr)
         .reload_port(u32::from(config.reload_port))
+        .hash_files(hash_file.is_some())
+        // Absolute: Leptos joins it to the binary's directory, which leaves
+        // an absolute path as it is.
+        .hash_file(Arc::from(
+            hash_file
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ))
         .build()
 }

@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers grouped by resource, plus the Leptos
 //! pages. Each handler's doc header gives its method and path.
 
+pub(crate) mod assets;
 mod auth;
 mod body;
 pub mod client_ip;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/notifications/read", post(notifications::mark_read))
         .route("/api/events", get(notifications::events))
         .route("/api/announcements", post(notifications::announce))
+        .nest_service("/pkg", assets::pkg_service(&state.config.site_root))
         .leptos_routes_with_context(&state, routes, page_context(), move || {
             app::shell(options.clone())
         })
@@ -77,6 +79,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             headers::security_headers,
         ))
+        .layer(axum::middleware::from_fn(assets::cache_control))
+        .layer(assets::html_compression())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

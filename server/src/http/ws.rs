@@ -10,6 +10,14 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use std::net::IpAddr;
 
+/// The WebSocket layer's read buffer per connection. tungstenite's default
+/// is 128 KiB, and it zero-fills that much on *every* read attempt; the
+/// connection loop polls the socket again after each frame it writes, so a
+/// fan-out spent about 30 % of the server's CPU in `memset` and every
+/// connection held 128 KiB (bench/PROFILE.md). Chat frames are a few hundred
+/// bytes; a bigger frame grows the buffer as it arrives.
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// `GET /ws`: upgrades an authenticated caller to the v1 WebSocket protocol.
 ///
 /// Checked before the upgrade, in this order: the `Origin` (403), the
@@ -36,6 +44,7 @@ pub(super) async fn upgrade(
     // over it are closed with 1009 by the connection loop.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
     Ok(ws
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .on_upgrade(move |socket| {

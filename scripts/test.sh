@@ -106,8 +106,8 @@ step "cargo clippy (hydrate: frontend + app/hydrate, wasm32)" \
 # Per feature set, like clippy: `cargo test --workspace` would unify `app` to
 # ssr+hydrate, and a server rendering with hydrate code paths is not the
 # server we ship.
-step "cargo test -p protocol -p server (PROPTEST_CASES=$PROPTEST_CASES)" \
-  cargo test -p protocol -p server
+step "cargo test -p protocol -p server -p bench (PROPTEST_CASES=$PROPTEST_CASES)" \
+  cargo test -p protocol -p server -p bench
 step "cargo test -p app --features ssr" \
   cargo test -p app --features ssr
 

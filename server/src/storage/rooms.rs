@@ -194,18 +194,7 @@ impl Db {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, seq)| {
-                (
-                    User {
-                        id: UserId(id),
-                        name,
-                    },
-                    seq.max(0) as Seq,
-                )
-            })
-            .collect())
+        Ok(rows.into_iter().map(member_row).collect())
     }
 
     /// Members of a room with their read positions, by name.
@@ -217,18 +206,7 @@ impl Db {
         .bind(room)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, seq)| {
-                (
-                    User {
-                        id: UserId(id),
-                        name,
-                    },
-                    seq.max(0) as Seq,
-                )
-            })
-            .collect())
+        Ok(rows.into_iter().map(member_row).collect())
     }
 
     /// Moves `user`'s read position forward to `seq` (never back, never past
@@ -271,4 +249,16 @@ impl Db {
         .await?;
         Ok(n.unwrap_or(0).max(0) as u64)
     }
+}
+
+/// A `(user id, user name, read position)` row as a member and their read
+/// position.
+fn member_row((id, name, seq): (i64, String, i64)) -> (User, Seq) {
+    (
+        User {
+            id: UserId(id),
+            name,
+        },
+        seq.max(0) as Seq,
+    )
 }

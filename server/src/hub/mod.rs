@@ -121,13 +121,19 @@ impl Conn {
 }
 
 impl State {
+    /// `user`'s open connections, through the user index.
+    fn conns_of(&self, user: UserId) -> impl Iterator<Item = (ConnId, &Conn)> {
+        self.users
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.conns.get(id).map(|c| (*id, c)))
+    }
+
     /// Whether `user` has a connection other than `except` in `room`.
     fn user_in_room(&self, user: UserId, room: &RoomName, except: ConnId) -> bool {
-        self.users.get(&user).is_some_and(|conns| {
-            conns.iter().any(|id| {
-                *id != except && self.conns.get(id).is_some_and(|c| c.rooms.contains(room))
-            })
-        })
+        self.conns_of(user)
+            .any(|(id, c)| id != except && c.rooms.contains(room))
     }
 
     /// Takes `conn` out of `room`'s index (dropping empty rooms).
@@ -428,12 +434,8 @@ impl Hub {
         let frame = encode(event);
         let state = self.state();
         state
-            .users
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| state.conns.get(id))
-            .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .conns_of(user)
+            .map(|(_, c)| usize::from(self.deliver(&c.outbox, &frame, droppable)))
             .sum()
     }
 
@@ -443,13 +445,9 @@ impl Hub {
         let frame = encode(event);
         let state = self.state();
         state
-            .users
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .filter(|id| **id != except)
-            .filter_map(|id| state.conns.get(id))
-            .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .conns_of(user)
+            .filter(|(id, _)| *id != except)
+            .map(|(_, c)| usize::from(self.deliver(&c.outbox, &frame, droppable)))
             .sum()
     }
 
@@ -478,26 +476,18 @@ impl Hub {
     /// to it and either focused on it (`room:focus`) or, for a connection
     /// that never sent `room:focus`, merely joined (the v1 rule).
     pub fn user_is_looking_at(&self, user: UserId, room: &RoomName) -> bool {
-        let state = self.state();
-        state.users.get(&user).is_some_and(|conns| {
-            conns
-                .iter()
-                .any(|id| state.conns.get(id).is_some_and(|c| c.is_looking_at(room)))
-        })
+        self.state()
+            .conns_of(user)
+            .any(|(_, c)| c.is_looking_at(room))
     }
 
     /// Asks every connection of `user` authenticated with `session` to close
     /// with `code` (the session ended). Returns how many were asked.
     pub fn close_session(&self, user: UserId, session: &str, code: u16) -> usize {
-        let state = self.state();
-        state
-            .users
-            .get(&user)
-            .into_iter()
-            .flatten()
-            .filter_map(|id| state.conns.get(id))
-            .filter(|c| c.session == session)
-            .inspect(|c| c.outbox.close(code))
+        self.state()
+            .conns_of(user)
+            .filter(|(_, c)| c.session == session)
+            .inspect(|(_, c)| c.outbox.close(code))
             .count()
     }
 

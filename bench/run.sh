@@ -19,7 +19,9 @@
 # of RESULTS.md), OUT (default bench/RESULTS.md), SKIP_BUILD=1 (use the
 # binaries already in target/release), HIBIKI_BIN (another server binary),
 # PERF_OUT (record the Hibiki server with `perf record -e cpu-clock -g`
-# during each of its runs, into PERF_OUT.<scenario>-<run>; see profile.sh).
+# during each of its runs, into PERF_OUT.<scenario>-<run>; see profile.sh),
+# PERF_CALL_GRAPH (perf's call-graph option instead of `-g`, e.g.
+# "--call-graph dwarf,8192 -F 250" for a release binary without frame pointers).
 #
 # Every run ends by itself (bounded phases, bounded drain); the whole script
 # takes about 15-20 minutes on 2 cores. Servers bind 127.0.0.1 only.
@@ -147,7 +149,8 @@ for scenario in $SCENARIOS; do
       start_server "$target" "$db"
       PERF_PID=""
       if [ -n "${PERF_OUT:-}" ] && [ "$target" = hibiki ]; then
-        perf record -q -e cpu-clock -g -p "$SERVER_PID" -o "$PERF_OUT.$scenario-$run" >>"$WORK/perf.log" 2>&1 &
+        # shellcheck disable=SC2086 # the call-graph option splits on purpose
+        perf record -q -e cpu-clock ${PERF_CALL_GRAPH:--g} -p "$SERVER_PID" -o "$PERF_OUT.$scenario-$run" >>"$WORK/perf.log" 2>&1 &
         PERF_PID=$!
       fi
       # shellcheck disable=SC2046 # the scenario's arguments split on purpose

@@ -96,12 +96,14 @@ impl Chat {
                     .await?
             }
         };
-        let last_seq = self
-            .db
-            .room(room)
-            .await
-            .map_err(internal)?
-            .map_or(row.last_seq, |r| r.last_seq);
+        // Messages stored after `row` was read are in the page or, since
+        // the hub already counts this connection in, on their way live.
+        let last_seq = messages
+            .iter()
+            .map(|m| m.seq)
+            .max()
+            .unwrap_or(0)
+            .max(row.last_seq.max(0) as Seq);
         // Read positions for "seen by": the members who read furthest (a big
         // room's joiner does not get every member's position).
         let reads = self
@@ -114,7 +116,7 @@ impl Chat {
             .collect();
         Ok(RoomJoined {
             room: room.clone(),
-            last_seq: last_seq.max(0) as Seq,
+            last_seq,
             messages,
             has_more,
             members: self.hub.online_in(room, protocol::MAX_JOIN_MEMBERS),

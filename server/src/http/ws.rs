@@ -3,8 +3,8 @@ use crate::auth::AuthUser;
 use crate::error::AppError;
 use crate::limits::{ConnectionSlot, Refused};
 use crate::state::AppState;
-use crate::ws::ConnCtx;
-use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
+use crate::ws::{ConnCtx, Upgrade};
+use axum::extract::{FromRequestParts, State};
 use axum::http::header::ORIGIN;
 use axum::http::request::Parts;
 use axum::response::Response;
@@ -16,7 +16,7 @@ use std::net::IpAddr;
 /// fan-out spent about 30 % of the server's CPU in `memset` and every
 /// connection held 128 KiB (bench/PROFILE.md). Chat frames are a few hundred
 /// bytes; a bigger frame grows the buffer as it arrives.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// `GET /ws`: upgrades an authenticated caller to the v1 WebSocket protocol.
 ///
@@ -27,7 +27,7 @@ pub(super) async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     mut parts: Parts,
-    ws: WebSocketUpgrade,
+    ws: Upgrade,
 ) -> Result<Response, AppError> {
     check_origin(&state, &parts)?;
     let slot = connection_slot(&state, ip)?;
@@ -40,24 +40,23 @@ pub(super) async fn upgrade(
         shutdown: state.shutdown.clone(),
     };
     let tasks = state.tasks.clone();
-    // The transport refuses frames far beyond the limit outright; frames just
-    // over it are closed with 1009 by the connection loop.
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
-    Ok(ws
+    let config = tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(hard_cap)
-        .max_frame_size(hard_cap)
-        .on_upgrade(move |socket| {
-            tasks.track_future(async move {
-                crate::ws::run(socket, caller.user, caller.session, ctx).await;
-                drop(slot);
-            })
-        }))
+        .max_message_size(Some(hard_cap))
+        .max_frame_size(Some(hard_cap));
+    Ok(ws.on_upgrade(
+        config,
+        |task| {
+            tokio::spawn(tasks.track_future(task));
+        },
+        move |socket| async move {
+            crate::ws::run(socket, caller.user, caller.session, ctx).await;
+            drop(slot);
+        },
+    ))
 }
 
-/// A slot under the connection limits for a long-lived connection from
-/// client `ip` (a WebSocket or an SSE stream): 429 over the per-IP limit,
-/// 503 when the server is full. Dropping the slot frees it.
 pub(super) fn connection_slot(state: &AppState, ip: IpAddr) -> Result<ConnectionSlot, AppError> {
     state.connection_limits.acquire(ip).map_err(|r| match r {
         Refused::PerIp => AppError::RateLimited {

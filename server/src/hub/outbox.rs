@@ -10,11 +10,11 @@
 //!
 //! Memory per connection is therefore bounded by the queue capacity.
 
-use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tungstenite::Utf8Bytes;
 
 /// One serialised frame. Cloning shares the bytes: a broadcast is encoded
 /// once and the same buffer is queued for every member.

@@ -12,13 +12,15 @@ use crate::config::Limits;
 use crate::hub::{ConnId, Frame, Outbox};
 use crate::limits::{Rate, TokenBucket};
 use crate::shutdown::ShutdownToken;
-use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use protocol::envelope::RawFrame;
 use protocol::{close, ClientEnvelope, ErrorCode, ErrorPayload, RequestId, ServerEnvelope, User};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::time::{interval_at, timeout, Instant, MissedTickBehavior};
+use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tungstenite::protocol::frame::{CloseFrame, Frame as WireFrame};
+use tungstenite::{Error as WsError, Message};
 
 /// What a connection task needs from the server.
 #[derive(Clone)]
@@ -46,7 +48,7 @@ enum End {
 #[tracing::instrument(name = "ws", skip_all, fields(user = %user.name, conn))]
 pub async fn run<S>(socket: S, user: User, session: String, ctx: ConnCtx)
 where
-    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     let hub = ctx.chat.hub().clone();
     let (outbox, mut queue, close_signal) = Outbox::new(ctx.limits.outbound_queue);
@@ -54,7 +56,12 @@ where
     // A logout between the handshake's check and this registration found
     // nothing to close; now that the hub knows this socket, ask again (a
     // store error keeps the handshake's answer).
-    if !ctx.sessions.is_live(&session).await.unwrap_or(true) {
+    // Boxed, like every store call here: a future held inline is part of
+    // the task for as long as the connection lives.
+    if !Box::pin(ctx.sessions.is_live(&session))
+        .await
+        .unwrap_or(true)
+    {
         close_signal.close(close::SESSION_ENDED);
     }
     tracing::Span::current().record("conn", conn.0);
@@ -79,7 +86,7 @@ where
         tokio::select! {
             biased;
             () = ctx.shutdown.cancelled() => {
-                send_close(&mut socket, close::GOING_AWAY, "server shutting down", write_timeout).await;
+                Box::pin(send_close(&mut socket, close::GOING_AWAY, "server shutting down", write_timeout)).await;
                 break End::Shutdown;
             }
             code = close_signal.requested() => {
@@ -89,13 +96,13 @@ where
                     close::SESSION_ENDED => "session ended",
                     _ => "closed by server",
                 };
-                send_close(&mut socket, code, reason, write_timeout).await;
+                Box::pin(send_close(&mut socket, code, reason, write_timeout)).await;
                 break End::Closed(code);
             }
             frame = queue.recv() => {
                 // The hub holds a sender for as long as we are registered.
                 let Some(frame) = frame else { break End::Closed(close::GOING_AWAY) };
-                if !send_queued(&mut socket, frame, &mut queue, write_timeout).await {
+                if !Box::pin(send_queued(&mut socket, frame, &mut queue, write_timeout)).await {
                     break End::WriteFailed;
                 }
             }
@@ -103,8 +110,8 @@ where
                 last_heard = Instant::now();
                 match inbound {
                     Some(Err(e)) => {
-                        if is_too_big(e) {
-                            send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
+                        if is_too_big(&e) {
+                            Box::pin(send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout)).await;
                             break End::TooBig;
                         }
                         break End::ClientClosed;
@@ -114,31 +121,33 @@ where
                         // The transport has queued the echo of the peer's
                         // Close (RFC 6455 5.5.1); flushing sends it, so the
                         // peer sees a clean close instead of a dropped TCP.
-                        let _ = timeout(CLOSE_LINGER, socket.flush()).await;
+                        let _ = Box::pin(timeout(CLOSE_LINGER, socket.flush())).await;
                         break End::ClientClosed;
                     }
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > ctx.limits.max_frame_bytes {
-                            send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout).await;
+                            Box::pin(send_close(&mut socket, close::MESSAGE_TOO_BIG, "frame too big", write_timeout)).await;
                             break End::TooBig;
                         }
                         hub.stats().frames_in.fetch_add(1, Ordering::Relaxed);
                         let reply = match inbound_rate.take(std::time::Instant::now()) {
                             Ok(()) => {
                                 strikes = 0;
-                                handle_text(&ctx, conn, &user, text.as_str()).await
+                                // Boxed: the dispatch future (store queries) is big, and
+                                // inline it would be part of every idle connection's task.
+                                Box::pin(handle_text(&ctx, conn, &user, text.as_str())).await
                             }
                             Err(wait) => {
                                 strikes += 1;
                                 if strikes > ctx.limits.flood_strikes {
-                                    send_close(&mut socket, close::POLICY_VIOLATION, "flooding: too many frames", write_timeout).await;
+                                    Box::pin(send_close(&mut socket, close::POLICY_VIOLATION, "flooding: too many frames", write_timeout)).await;
                                     break End::Flood;
                                 }
                                 Some(rate_limited(text.as_str(), wait))
                             }
                         };
                         if let Some(reply) = reply {
-                            if !send_frame(&mut socket, Frame::from(reply.encode()), write_timeout).await {
+                            if !Box::pin(send_frame(&mut socket, Frame::from(reply.encode()), write_timeout)).await {
                                 break End::WriteFailed;
                             }
                         }
@@ -148,12 +157,13 @@ where
                             id: None,
                             payload: ErrorPayload::new(ErrorCode::BadFrame, "binary frames are not supported; send JSON text"),
                         };
-                        if !send_frame(&mut socket, Frame::from(reply.encode()), write_timeout).await {
+                        if !Box::pin(send_frame(&mut socket, Frame::from(reply.encode()), write_timeout)).await {
                             break End::WriteFailed;
                         }
                     }
-                    // Pings are answered by the WebSocket layer; any frame proves liveness.
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    // Pings are answered by the WebSocket layer; any frame proves
+                    // liveness. (Raw `Frame`s are never yielded by a read.)
+                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
                 }
             }
             _ = heartbeat.tick() => {
@@ -161,7 +171,7 @@ where
                     break End::HeartbeatTimeout;
                 }
                 let ping = socket.send(Message::Ping(Default::default()));
-                if !matches!(timeout(write_timeout, ping).await, Ok(Ok(()))) {
+                if !matches!(Box::pin(timeout(write_timeout, ping)).await, Ok(Ok(()))) {
                     break End::WriteFailed;
                 }
             }
@@ -191,12 +201,8 @@ async fn handle_text(
 }
 
 /// Whether the transport refused a frame for its size (beyond the hard cap).
-fn is_too_big(e: axum::Error) -> bool {
-    let inner = e.into_inner();
-    matches!(
-        inner.downcast_ref::<tungstenite::Error>(),
-        Some(tungstenite::Error::Capacity(_))
-    )
+fn is_too_big(e: &WsError) -> bool {
+    matches!(e, WsError::Capacity(_))
 }
 
 /// The `rate_limited` reply to a frame refused by the inbound limiter. The
@@ -217,10 +223,16 @@ fn rate_limited(text: &str, wait: Duration) -> ServerEnvelope {
 /// in a few system calls, few enough that the write timeout stays fair.
 const MAX_BATCH: usize = 64;
 
+/// The most bytes buffered between flushes, fragments of a big message
+/// included. tungstenite keeps its write buffer's capacity for the life of
+/// the connection, so this bounds what an idle connection holds after a
+/// burst or a big join ack (bench/PROFILE.md, "memory per connection").
+const FLUSH_BYTES: usize = 2 * 1024;
+
 /// Writes `first` and whatever else is already waiting in the queue (up to
-/// [`MAX_BATCH`] frames), then flushes once: under fan-out a connection
-/// often has several frames queued, and one write system call for all of
-/// them costs far less than one each.
+/// [`MAX_BATCH`] frames), flushing every [`FLUSH_BYTES`] and once at the
+/// end: under fan-out a connection often has several frames queued, and one
+/// write system call for all of them costs far less than one each.
 async fn send_queued<S>(
     socket: &mut S,
     first: Frame,
@@ -228,27 +240,93 @@ async fn send_queued<S>(
     limit: Duration,
 ) -> bool
 where
-    S: Sink<Message, Error = axum::Error> + Unpin,
+    S: Sink<Message, Error = WsError> + Unpin,
 {
     let write = async {
-        socket.feed(Message::Text(first)).await?;
+        let mut buffered = write_message(socket, first, 0).await?;
         for _ in 1..MAX_BATCH {
             match queue.try_recv() {
-                Ok(frame) => socket.feed(Message::Text(frame)).await?,
+                Ok(frame) => buffered = write_message(socket, frame, buffered).await?,
                 Err(_) => break,
             }
         }
-        socket.flush().await
+        if buffered > 0 {
+            socket.flush().await?;
+        }
+        Ok::<_, WsError>(())
     };
     matches!(timeout(limit, write).await, Ok(Ok(())))
 }
 
 async fn send_frame<S>(socket: &mut S, frame: Frame, limit: Duration) -> bool
 where
-    S: Sink<Message, Error = axum::Error> + Unpin,
+    S: Sink<Message, Error = WsError> + Unpin,
 {
-    let r = timeout(limit, socket.send(Message::Text(frame))).await;
-    matches!(r, Ok(Ok(())))
+    let write = async {
+        if write_message(socket, frame, 0).await? > 0 {
+            socket.flush().await?;
+        }
+        Ok::<_, WsError>(())
+    };
+    matches!(timeout(limit, write).await, Ok(Ok(())))
+}
+
+/// The most a server frame's header adds to its payload (RFC 6455 5.2).
+const MAX_HEADER_BYTES: usize = 10;
+
+/// Buffers one text message after `buffered` unflushed bytes and returns
+/// how many are unflushed now, flushing first whenever the message would
+/// take the buffer past [`FLUSH_BYTES`]. A message too big for that goes out
+/// as fragments (RFC 6455 5.4), each flushed, so tungstenite's write buffer
+/// never grows past [`FLUSH_BYTES`] for any message.
+async fn write_message<S>(socket: &mut S, text: Frame, buffered: usize) -> Result<usize, WsError>
+where
+    S: Sink<Message, Error = WsError> + Unpin,
+{
+    let size = text.len() + MAX_HEADER_BYTES;
+    let mut buffered = buffered;
+    if buffered > 0 && buffered + size > FLUSH_BYTES {
+        socket.flush().await?;
+        buffered = 0;
+    }
+    if size <= FLUSH_BYTES {
+        socket.feed(Message::Text(text)).await?;
+        return Ok(buffered + size);
+    }
+    let pieces = fragments(text.as_str(), FLUSH_BYTES - MAX_HEADER_BYTES);
+    let last = pieces.len().saturating_sub(1);
+    let bytes = axum::body::Bytes::from(text);
+    for (i, range) in pieces.into_iter().enumerate() {
+        let opcode = if i == 0 { Data::Text } else { Data::Continue };
+        let frame = WireFrame::message(bytes.slice(range), OpCode::Data(opcode), i == last);
+        socket.feed(Message::Frame(frame)).await?;
+        socket.flush().await?;
+    }
+    Ok(0)
+}
+
+/// Byte ranges of `text`, each at most `max` bytes (at least one character)
+/// and cut on character boundaries, so every fragment is valid UTF-8 on its
+/// own: clients that check fragments as they arrive accept them too.
+fn fragments(text: &str, max: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::with_capacity(text.len() / max.max(1) + 1);
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + max.max(1)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end == start {
+            // `max` is smaller than this character: take the whole character.
+            end = start + 1;
+            while !text.is_char_boundary(end) {
+                end += 1;
+            }
+        }
+        out.push(start..end);
+        start = end;
+    }
+    out
 }
 
 /// How long, after our Close frame, we keep reading for the peer's Close
@@ -264,10 +342,10 @@ const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// before it.
 async fn send_close<S>(socket: &mut S, code: u16, reason: &'static str, limit: Duration)
 where
-    S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
+    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
 {
     let frame = CloseFrame {
-        code,
+        code: CloseCode::from(code),
         reason: reason.into(),
     };
     if !matches!(
@@ -286,4 +364,35 @@ where
         }
     };
     let _ = timeout(CLOSE_LINGER, drain).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fragments;
+
+    fn pieces(text: &str, max: usize) -> Vec<&str> {
+        fragments(text, max).into_iter().map(|r| &text[r]).collect()
+    }
+
+    #[test]
+    fn fragments_cover_the_text_in_order_within_the_size() {
+        let text = "a".repeat(5000);
+        let parts = pieces(&text, 2048);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [2048, 2048, 904]
+        );
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn fragments_never_cut_a_character() {
+        // 3-byte characters against a 4-byte limit: cuts after each one.
+        let text = "響き響き";
+        let parts = pieces(text, 4);
+        assert_eq!(parts, ["響", "き", "響", "き"]);
+        // A limit below one character still makes progress.
+        assert_eq!(pieces("é", 1), ["é"]);
+        assert!(pieces("", 8).is_empty());
+    }
 }

@@ -12,7 +12,8 @@
 //!   server it renders the initial "Connecting…" state.
 //! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
-//! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text.
+//! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text;
+//!   [`paths`]: query components and the login page's `next`.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
 
@@ -25,6 +26,7 @@ pub mod format;
 pub mod linkify;
 pub mod notifications;
 pub mod pages;
+pub mod paths;
 pub mod realtime;
 pub mod state;
 

@@ -54,10 +54,13 @@ test('chat in a room: typing indicator, links, seen by, presence when a tab clos
   await alice.ui.composer.blur();
   await expect(b.typing).toHaveText('');
 
-  // Bob closes his tab: Alice's member list drops him.
+  // Bob closes his tab: Alice's member list moves him to the offline members.
   await bob.context.close();
-  await expect(a.members.getByText(bob.name, { exact: true })).toHaveCount(0);
-  await expect(a.members.getByText(alice.name, { exact: true })).toHaveCount(1);
+  const online = a.members.getByRole('list', { name: 'Online' });
+  const offline = a.members.getByRole('list', { name: 'Offline' });
+  await expect(online.getByText(bob.name, { exact: true })).toHaveCount(0);
+  await expect(offline.getByText(bob.name, { exact: true })).toHaveCount(1);
+  await expect(online.getByText(alice.name, { exact: true })).toHaveCount(1);
 });
 
 test('an unread count in another room goes live and clears when the room is opened', async ({
@@ -148,7 +151,7 @@ test('open a DM from the member list and exchange messages', async ({ users }) =
   await a.members.getByRole('button', { name: `Message ${bob.name}` }).click();
   await expect(alice.page).toHaveURL(/\/rooms\/[a-z0-9_-]+$/);
   await expect(alice.page).not.toHaveURL(/\/rooms\/general$/);
-  await expect(a.title).toHaveText(`@ ${bob.name}`);
+  await expect(a.title).toHaveText(bob.name);
   await expect(a.dms.getByRole('link', { name: bob.name })).toHaveAttribute('aria-current', 'page');
   await expect(alice.ui.status).toContainText('Online');
   const dmUrl = alice.page.url();

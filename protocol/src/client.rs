@@ -13,9 +13,15 @@ pub enum ClientMsg {
     RoomJoin(RoomJoin),
     #[serde(rename = "room:leave")]
     RoomLeave(RoomLeave),
-    /// Extension: add a user to a private room (its creator only).
+    /// Extension: add a user to a private room (any of its members may).
     #[serde(rename = "room:invite")]
     RoomInvite(RoomInvite),
+    /// Extension: end the caller's membership of a room (all their tabs).
+    #[serde(rename = "room:exit")]
+    RoomExit(RoomExit),
+    /// Extension: every member of a room, online ones first.
+    #[serde(rename = "room:members")]
+    RoomMembers(RoomMembers),
     /// Extension: which room this connection is looking at (fire-and-forget).
     #[serde(rename = "room:focus")]
     RoomFocus(RoomFocus),
@@ -41,6 +47,8 @@ pub enum ClientType {
     RoomJoin,
     RoomLeave,
     RoomInvite,
+    RoomExit,
+    RoomMembers,
     RoomFocus,
     ChatSend,
     ChatHistory,
@@ -52,10 +60,12 @@ pub enum ClientType {
 }
 
 impl ClientType {
-    pub const ALL: [ClientType; 11] = [
+    pub const ALL: [ClientType; 13] = [
         Self::RoomJoin,
         Self::RoomLeave,
         Self::RoomInvite,
+        Self::RoomExit,
+        Self::RoomMembers,
         Self::RoomFocus,
         Self::ChatSend,
         Self::ChatHistory,
@@ -71,6 +81,8 @@ impl ClientType {
             Self::RoomJoin => "room:join",
             Self::RoomLeave => "room:leave",
             Self::RoomInvite => "room:invite",
+            Self::RoomExit => "room:exit",
+            Self::RoomMembers => "room:members",
             Self::RoomFocus => "room:focus",
             Self::ChatSend => "chat:send",
             Self::ChatHistory => "chat:history",
@@ -100,6 +112,8 @@ impl ClientMsg {
             Self::RoomJoin(_) => ClientType::RoomJoin,
             Self::RoomLeave(_) => ClientType::RoomLeave,
             Self::RoomInvite(_) => ClientType::RoomInvite,
+            Self::RoomExit(_) => ClientType::RoomExit,
+            Self::RoomMembers(_) => ClientType::RoomMembers,
             Self::RoomFocus(_) => ClientType::RoomFocus,
             Self::ChatSend(_) => ClientType::ChatSend,
             Self::ChatHistory(_) => ClientType::ChatHistory,
@@ -163,6 +177,21 @@ pub struct RoomJoin {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomLeave {
+    pub room: RoomName,
+}
+
+/// `room:exit` *(extension)*: the caller stops being a member of `room`
+/// (unlike `room:leave`, which only unsubscribes one connection). A public
+/// room stays listed, as not joined; a private room disappears from the list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomExit {
+    pub room: RoomName,
+}
+
+/// `room:members` *(extension)*: asks for the members of `room`, online and
+/// offline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomMembers {
     pub room: RoomName,
 }
 

@@ -28,6 +28,19 @@ pub struct RoomInfo {
     /// Extension: for a DM, the other member.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dm: Option<User>,
+    /// Extension: whether the user is a member. Only a public room can be
+    /// listed without being joined (written `"member": false`; absent means
+    /// true): one the user left with `room:exit`.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub member: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// `POST /api/rooms`.
@@ -129,11 +142,14 @@ mod tests {
     }
 }
 
+/// The longest username, in characters.
+pub const MAX_USERNAME_CHARS: usize = 32;
+
 /// Checks a username: 3 to 32 characters, letters, digits, `_`, `.` and `-`,
 /// starting with a letter or digit. Returns a message for the `username` field.
 pub fn validate_username(name: &str) -> Result<(), &'static str> {
     let len = name.chars().count();
-    if !(3..=32).contains(&len) {
+    if !(3..=MAX_USERNAME_CHARS).contains(&len) {
         return Err("must be 3 to 32 characters long");
     }
     let mut chars = name.chars();
@@ -197,6 +213,13 @@ pub fn validate_notification_url(url: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Whether `path` is a path on this site that no browser reads as another
+/// site (the path half of [`validate_notification_url`]): where login may
+/// send the user back to (`/login?next=`).
+pub fn is_same_origin_path(path: &str) -> bool {
+    path.starts_with('/') && validate_notification_url(path).is_ok()
+}
+
 #[cfg(test)]
 mod validation_tests {
     use super::*;
@@ -208,6 +231,26 @@ mod validation_tests {
         }
         for bad in ["", "ab", "_ab", "-ab", "a b", "ünï", &"x".repeat(33)] {
             assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn same_origin_paths() {
+        for ok in ["/", "/rooms/general", "/rooms/tech#msg-4", "/a?b=%2F%2F"] {
+            assert!(is_same_origin_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "rooms",
+            "//evil.example",
+            "/\\evil.example",
+            "\\evil",
+            "/\t/evil.example",
+            "http://evil.example/",
+            "https://evil.example",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_same_origin_path(bad), "{bad}");
         }
     }
 

@@ -21,6 +21,7 @@ pub mod envelope;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod links;
 pub mod mentions;
 pub mod server;
 
@@ -42,3 +43,8 @@ pub const MAX_JOIN_MEMBERS: usize = 200;
 /// Most read positions in a `room:join` ack's `reads` (those who read
 /// furthest).
 pub const MAX_JOIN_READS: u32 = 200;
+/// Most members one `room:members` answer lists.
+pub const MAX_MEMBER_LIST: u32 = 500;
+/// Most users one `GET /api/users` answer lists (and its default).
+pub const MAX_USER_SEARCH: u32 = 50;
+pub const DEFAULT_USER_SEARCH: u32 = 20;

@@ -101,14 +101,20 @@ pub enum ServerEvent {
     MetricsTick(MetricsTick),
     #[serde(rename = "pong")]
     Pong(Pong),
-    /// Extension: a room appeared in this user's list (invited, or a DM was
-    /// opened with them).
+    /// Extension: a room appeared in this user's list (invited, a DM was
+    /// opened with them, or a public room was created).
     #[serde(rename = "room:added")]
     RoomAdded(crate::http::RoomInfo),
+    /// Extension: this user left a room (in this tab or another one).
+    #[serde(rename = "room:removed")]
+    RoomRemoved(RoomRemoved),
+    /// Extension: someone became, or stopped being, a member of a room.
+    #[serde(rename = "room:member")]
+    RoomMember(MemberChange),
 }
 
 impl ServerEvent {
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 12] = [
         "chat:message",
         "chat:typing",
         "chat:read",
@@ -119,6 +125,8 @@ impl ServerEvent {
         "metrics:tick",
         "pong",
         "room:added",
+        "room:removed",
+        "room:member",
     ];
 
     /// Whether the event may be dropped for a connection whose queue is full.
@@ -130,6 +138,25 @@ impl ServerEvent {
             Self::ChatTyping(_) | Self::PresenceUpdate(_) | Self::MetricsTick(_) | Self::Pong(_)
         )
     }
+}
+
+/// `room:removed` *(extension)*: the room left the user's list of joined
+/// rooms (they sent `room:exit`, from any of their connections).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomRemoved {
+    pub room: RoomName,
+    /// Whether the room is private (it vanishes from the list) or public
+    /// (it stays listed, as not joined).
+    pub private: bool,
+}
+
+/// `room:member` *(extension)*: `user` joined (`member: true`: invited, or
+/// joined a public room for the first time) or left `room`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberChange {
+    pub room: RoomName,
+    pub user: User,
+    pub member: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,6 +214,8 @@ pub enum Ack {
     RoomJoined(RoomJoined),
     Sent(Sent),
     History(HistoryPage),
+    // Before `DmOpened`, whose `{room}` it would also match.
+    Members(MemberList),
     DmOpened(DmOpened),
     Unread(UnreadAck),
     Empty(Empty),
@@ -204,8 +233,9 @@ impl Ack {
             T::ChatSend => Self::Sent(serde_json::from_str(payload)?),
             T::ChatHistory => Self::History(serde_json::from_str(payload)?),
             T::DmOpen => Self::DmOpened(serde_json::from_str(payload)?),
+            T::RoomMembers => Self::Members(serde_json::from_str(payload)?),
             T::ChatRead | T::NotificationRead => Self::Unread(serde_json::from_str(payload)?),
-            T::RoomLeave | T::RoomInvite | T::RoomFocus | T::ChatTyping | T::Ping => {
+            T::RoomLeave | T::RoomInvite | T::RoomExit | T::RoomFocus | T::ChatTyping | T::Ping => {
                 Self::Empty(serde_json::from_str(payload)?)
             }
         })
@@ -247,6 +277,23 @@ pub struct Sent {
 pub struct HistoryPage {
     pub messages: Vec<Message>,
     pub has_more: bool,
+}
+
+/// Ack of `room:members`: the room's members, online ones first, each group
+/// by name; at most [`crate::MAX_MEMBER_LIST`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberList {
+    pub room: RoomName,
+    pub members: Vec<MemberState>,
+    /// More members exist than were listed.
+    pub has_more: bool,
+}
+
+/// One member of a room and whether they are online in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberState {
+    pub user: User,
+    pub online: bool,
 }
 
 /// Ack of `dm:open`.

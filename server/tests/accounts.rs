@@ -321,6 +321,53 @@ async fn the_chat_page_is_for_signed_in_users() {
 }
 
 #[tokio::test]
+async fn a_signed_out_visit_goes_to_login_with_the_way_back_on_this_site_only() {
+    if app::SSR_AND_HYDRATE_UNIFIED {
+        eprintln!("skipped: app built with ssr+hydrate unified; run `cargo test -p server`");
+        return;
+    }
+    let server = TestServer::start().await;
+    let mut html_accept = reqwest::header::HeaderMap::new();
+    html_accept.insert("accept", "text/html".parse().unwrap());
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(html_accept)
+        .build()
+        .unwrap();
+    let location = |res: &reqwest::Response| {
+        assert!(res.status().is_redirection(), "{}", res.status());
+        res.headers()["location"].to_str().unwrap().to_owned()
+    };
+    let res = no_redirects
+        .get(server.url("/rooms/general"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&res), "/login?next=%2Frooms%2Fgeneral");
+
+    // Signed in, the login page sends on to `next` if it is a path here.
+    let token = server.register("returner").await;
+    let visit = |path: &str| {
+        no_redirects
+            .get(server.url(path))
+            .header("cookie", format!("hibiki_session={token}"))
+            .send()
+    };
+    let res = visit("/login?next=%2Frooms%2Ftech").await.unwrap();
+    assert_eq!(location(&res), "/rooms/tech");
+    for evil in [
+        "%2F%2Fevil.example",
+        "http%3A%2F%2Fevil.example%2F",
+        "%2F%5Cevil.example",
+        "%2F%09%2Fevil.example",
+    ] {
+        let res = visit(&format!("/login?next={evil}")).await.unwrap();
+        assert_eq!(location(&res), "/", "{evil}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn pages_carry_security_headers_and_a_csp_nonce() {
     if app::SSR_AND_HYDRATE_UNIFIED {
         eprintln!("skipped: app built with ssr+hydrate unified; run `cargo test -p server`");

@@ -959,3 +959,57 @@ async fn sse_streams_count_against_the_connection_limits() {
     assert_eq!(publish(&server, KEY, &body).await.0, 202);
     assert_eq!(first.notification().await.1.title, "for aiko");
 }
+
+#[tokio::test]
+async fn reading_a_dm_reads_its_notifications_and_tells_every_tab() {
+    let server = server().await;
+    let (mut aiko, _) = server.user_token("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let mut ben_tab2 = server.connect_token(&ben_token).await;
+    let dm = open_dm(&mut aiko, "ben").await;
+    aiko.join(dm.as_str()).await;
+    let first = aiko.say(dm.as_str(), "one").await;
+    assert_eq!(unread_event(&mut ben).await, 1);
+    aiko.say(dm.as_str(), "two").await;
+    assert_eq!(unread_event(&mut ben).await, 2);
+    // A mention elsewhere is not the DM's to clear.
+    aiko.join("general").await;
+    aiko.say("general", "hey @ben").await;
+    assert_eq!(unread_event(&mut ben).await, 3);
+    assert_eq!(unread_event(&mut ben_tab2).await, 1);
+    assert_eq!(unread_event(&mut ben_tab2).await, 2);
+    assert_eq!(unread_event(&mut ben_tab2).await, 3);
+
+    // Ben reads the DM up to the first message: that one's notification only.
+    ben.join(dm.as_str()).await;
+    let read = |seq| {
+        ClientMsg::ChatRead(protocol::client::ChatRead {
+            room: dm.clone(),
+            seq,
+        })
+    };
+    ben.request(read(first.seq)).await;
+    assert_eq!(
+        unread_event(&mut ben_tab2).await,
+        2,
+        "the other tab hears it"
+    );
+    assert_eq!(unread_event(&mut ben).await, 2, "and this one");
+    let unread: Vec<String> = list(&server, &ben_token, "?unread_only=true")
+        .await
+        .into_iter()
+        .map(|n| n.body)
+        .collect();
+    assert_eq!(unread, ["hey @ben", "two"]);
+
+    // Then all of it: the DM's notifications are read, the mention is not.
+    ben.request(read(first.seq + 1)).await;
+    assert_eq!(unread_event(&mut ben_tab2).await, 1);
+    let unread: Vec<NotificationKind> = list(&server, &ben_token, "?unread_only=true")
+        .await
+        .into_iter()
+        .map(|n| n.kind)
+        .collect();
+    assert_eq!(unread, [NotificationKind::Mention]);
+    server.stop().await;
+}

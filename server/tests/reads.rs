@@ -124,3 +124,23 @@ async fn unread_counts_up_and_chat_read_clears_it_and_tells_the_room() {
     assert_eq!(e.code, ErrorCode::NotFound);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_read_in_one_tab_reaches_the_readers_other_tabs() {
+    let server = TestServer::start().await;
+    let mut aiko = server.user("aiko").await;
+    let (mut ben, ben_token) = server.user_token("ben").await;
+    let mut ben_tab2 = server.connect_token(&ben_token).await;
+    aiko.join("general").await;
+    ben.join("general").await;
+    ben_tab2.join("general").await;
+    aiko.say("general", "one").await;
+    aiko.say("general", "two").await;
+
+    ben.request(read("general", 2)).await;
+    // The other tab clears its badge from this: its own user's position.
+    let ev = read_event(&mut ben_tab2).await;
+    assert_eq!((ev.user.name.as_str(), ev.seq), ("ben", 2));
+    assert_eq!(unread_in(&server, &ben_token, "general").await, 0);
+    server.stop().await;
+}

@@ -88,7 +88,9 @@ pub fn server_error(e: &protocol::ErrorPayload) -> FormErrors {
 }
 
 #[component]
-pub fn AuthForm(mode: AuthMode) -> impl IntoView {
+/// `next`: where to go once signed in (already checked to be a path on
+/// this site).
+pub fn AuthForm(mode: AuthMode, next: String) -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let errors = RwSignal::new(FormErrors::default());
@@ -106,6 +108,10 @@ pub fn AuthForm(mode: AuthMode) -> impl IntoView {
             return;
         }
         busy.set(true);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &next;
+        #[cfg(feature = "hydrate")]
+        let next = next.clone();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let creds = protocol::http::Credentials {
@@ -115,9 +121,10 @@ pub fn AuthForm(mode: AuthMode) -> impl IntoView {
             match crate::api::post_json::<_, protocol::http::AuthResponse>(mode.endpoint(), &creds)
                 .await
             {
-                // The session cookie is set: load the chat, rendered for this user.
+                // The session cookie is set: load the page asked for (the
+                // chat by default), rendered for this user.
                 Ok(_) => {
-                    let _ = window().location().assign("/");
+                    let _ = window().location().assign(&next);
                 }
                 Err(e) => {
                     errors.set(server_error(&e));

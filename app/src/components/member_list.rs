@@ -1,17 +1,52 @@
-//! Who is online in the room, each user once; a "Message" button next to
-//! everyone else opens a DM with them.
+//! The room's members, online first and then offline (each once), with a
+//! "Message" button next to everyone else that opens a DM with them. A
+//! private room adds "Invite people" (the [`InvitePicker`]); every room but
+//! a DM has "Leave room".
 
 use leptos::prelude::*;
-use protocol::{RoomName, User};
+use protocol::{RoomName, User, UserId};
 
 use crate::components::avatar::Avatar;
-use crate::realtime::use_realtime;
+use crate::components::invite_picker::InvitePicker;
+use crate::realtime::{roster, use_realtime};
 
 #[component]
 pub fn MemberList(room: RoomName, open: RwSignal<bool>) -> impl IntoView {
     let client = use_realtime();
-    let members = client.store(&room).members;
-    let count = move || members.with(Vec::len);
+    let store = client.store(&room);
+    // The full list comes over the socket once the room is joined (again
+    // after a reconnect); events keep it live in between.
+    {
+        let room = room.clone();
+        Effect::new(move |_| {
+            if store.joined.get() {
+                client.load_members(&room);
+            }
+        });
+    }
+    let shown = Memo::new(move |_| {
+        let online: Vec<UserId> = store.members.with(|m| m.iter().map(|u| u.id).collect());
+        // Until the full list arrives, those online are all we know.
+        let mut all = store.roster.get();
+        store.members.with(|m| roster::add_online(&mut all, m));
+        roster::ordered(&all, &online)
+    });
+    let online_count = move || shown.with(|l| l.iter().filter(|(_, on)| *on).count());
+    let offline_count = move || shown.with(|l| l.iter().filter(|(_, on)| !*on).count());
+    let entry = {
+        let room = room.clone();
+        Memo::new(move |_| client.entry(&room))
+    };
+    let is_dm = move || entry.with(|e| e.as_ref().is_some_and(|e| e.is_dm()));
+    let invitable = move || entry.with(|e| e.as_ref().is_some_and(|e| e.private && !e.is_dm()));
+    let leave = {
+        let room = room.clone();
+        move |_| {
+            if let Err(e) = client.exit_room(&room) {
+                leptos::logging::warn!("members: cannot leave: {e}");
+            }
+        }
+    };
 
     view! {
         <aside
@@ -19,20 +54,41 @@ pub fn MemberList(room: RoomName, open: RwSignal<bool>) -> impl IntoView {
             class=move || if open.get() { "members members--open" } else { "members" }
             aria-label="Members"
         >
-            <h2 class="members__title">"Online — " {count}</h2>
-            <ul class="members__list">
+            <Show when=invitable>
+                <InvitePicker room=room.clone()/>
+            </Show>
+            <h2 class="members__title">"Online — " {online_count}</h2>
+            <ul class="members__list" aria-label="Online">
                 <For
-                    each=move || members.get()
+                    each=move || shown.get().into_iter().filter(|(_, on)| *on).map(|(u, _)| u)
                     key=|u| u.id
-                    children=move |user| view! { <MemberItem user/> }
+                    children=move |user| view! { <MemberItem user online=true/> }
                 />
             </ul>
+            <Show when=move || offline_count() != 0>
+                <h2 class="members__title">"Offline — " {offline_count}</h2>
+                <ul class="members__list" aria-label="Offline">
+                    <For
+                        each=move || shown.get().into_iter().filter(|(_, on)| !*on).map(|(u, _)| u)
+                        key=|u| u.id
+                        children=move |user| view! { <MemberItem user online=false/> }
+                    />
+                </ul>
+            </Show>
+            <Show when=move || store.roster_more.get()>
+                <p class="members__more">"Only the first 500 members are listed."</p>
+            </Show>
+            <Show when=move || !is_dm() && store.joined.get()>
+                <button class="members__leave" type="button" on:click=leave.clone()>
+                    "Leave room"
+                </button>
+            </Show>
         </aside>
     }
 }
 
 #[component]
-fn MemberItem(user: User) -> impl IntoView {
+fn MemberItem(user: User, online: bool) -> impl IntoView {
     let client = use_realtime();
     let is_me = client.me().is_some_and(|me| me.id == user.id);
     let name = user.name.clone();
@@ -45,7 +101,7 @@ fn MemberItem(user: User) -> impl IntoView {
         }
     };
     view! {
-        <li class="member">
+        <li class="member" class:member--offline=!online>
             <span class="member__presence" aria-hidden="true"></span>
             <Avatar name=name.clone()/>
             <span class="member__name">{name.clone()}</span>

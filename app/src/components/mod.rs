@@ -4,6 +4,7 @@ pub mod auth_form;
 pub mod avatar;
 pub mod composer;
 pub mod connection_status;
+pub mod invite_picker;
 pub mod member_list;
 pub mod message_item;
 pub mod message_list;

@@ -1,5 +1,6 @@
 //! "New room": a small form in the sidebar creating a public or private room
-//! through `POST /api/rooms`, then opening it.
+//! through `POST /api/rooms`, then opening it. Escape closes it and gives the
+//! focus back to its toggle.
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -27,6 +28,7 @@ pub fn NewRoom() -> impl IntoView {
     let problem = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let input = NodeRef::<leptos::html::Input>::new();
+    let toggle = NodeRef::<leptos::html::Button>::new();
 
     #[cfg(feature = "hydrate")]
     let navigate = leptos_router::hooks::use_navigate();
@@ -84,6 +86,7 @@ pub fn NewRoom() -> impl IntoView {
         <button
             class="sidebar__add"
             type="button"
+            node_ref=toggle
             aria-expanded=move || open.get().to_string()
             aria-controls="new-room"
             on:click=move |_| open.update(|o| *o = !*o)
@@ -97,6 +100,16 @@ pub fn NewRoom() -> impl IntoView {
             class:new-room--open=move || open.get()
             aria-label="New room"
             on:submit=on_submit
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    ev.stop_propagation();
+                    open.set(false);
+                    problem.set(None);
+                    if let Some(button) = toggle.get_untracked() {
+                        let _ = button.focus();
+                    }
+                }
+            }
         >
             <label class="new-room__label" for="new-room-name">"Room name"</label>
             <input

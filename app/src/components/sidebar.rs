@@ -1,5 +1,6 @@
-//! The rooms sidebar: rooms (public and private) and, in their own group,
-//! direct messages by the other member's name; each with a live unread badge.
+//! The rooms sidebar: the rooms the user is in (public and private), then
+//! direct messages by the other member's name, each with a live unread
+//! badge; then the public rooms they left ("Other rooms", not joined).
 //! Below 720 px it is an overlay opened from the top bar.
 
 use leptos::prelude::*;
@@ -13,24 +14,39 @@ use crate::realtime::use_realtime;
 pub fn Sidebar(open: RwSignal<bool>) -> impl IntoView {
     let client = use_realtime();
     let rooms = client.rooms();
+    let loaded = client.rooms_loaded();
     let current = client.current();
-    // Until the list is loaded (and if it lacks it), the viewed room shows
-    // on its own, so the server renders the same first frame as the browser.
+    // Until the list is loaded, the viewed room shows on its own, so the
+    // server renders the same first frame as the browser. Once it is, a room
+    // that is not listed shows only if it could be joined: an unknown or
+    // forbidden room never enters the sidebar.
     let channels = Memo::new(move |_| {
-        let mut list: Vec<RoomEntry> =
-            rooms.with(|l| l.iter().filter(|e| !e.is_dm()).cloned().collect());
+        let mut list: Vec<RoomEntry> = rooms.with(|l| {
+            l.iter()
+                .filter(|e| !e.is_dm() && e.member)
+                .cloned()
+                .collect()
+        });
         let known = |name: &RoomName| rooms.with(|l| l.iter().any(|e| &e.name == name));
-        if let Some(room) = current.get().filter(|r| !known(r)) {
+        let shown = |name: &RoomName| {
+            let store = client.store(name);
+            !loaded.get() || (store.joined.get() && store.refused().get().is_none())
+        };
+        if let Some(room) = current.get().filter(|r| !known(r) && shown(r)) {
             list.insert(
                 0,
                 RoomEntry {
                     name: room,
                     private: false,
                     dm: None,
+                    member: true,
                 },
             );
         }
         list
+    });
+    let others = Memo::new(move |_| {
+        rooms.with(|l| l.iter().filter(|e| !e.member).cloned().collect::<Vec<_>>())
     });
     let dms = Memo::new(move |_| {
         rooms.with(|l| l.iter().filter(|e| e.is_dm()).cloned().collect::<Vec<_>>())
@@ -66,6 +82,18 @@ pub fn Sidebar(open: RwSignal<bool>) -> impl IntoView {
                     <p class="sidebar__hint">"Message someone from the member list."</p>
                 </Show>
             </div>
+            <Show when=move || !others.with(Vec::is_empty)>
+                <div class="sidebar__group" role="group" aria-label="Other rooms">
+                    <h2 class="sidebar__title">"Other rooms"</h2>
+                    <ul class="sidebar__rooms">
+                        <For
+                            each=move || others.get()
+                            key=|e| e.clone()
+                            children=move |entry| view! { <RoomLink entry open/> }
+                        />
+                    </ul>
+                </div>
+            </Show>
         </nav>
     }
 }

@@ -2,7 +2,8 @@
 //! entry per notification id (a job's updates replace its entry in place),
 //! bounded in length.
 
-use protocol::server::Notification;
+use protocol::server::{Notification, NotificationKind};
+use protocol::{RoomName, Seq};
 
 /// The most notifications the panel keeps; older ones stay on the server.
 pub const MAX_KEPT: usize = 100;
@@ -78,6 +79,23 @@ impl NotificationList {
             .count()
     }
 
+    /// Marks read the unread `kind` notifications linking to a message of
+    /// `room` up to `seq` (what the server did when that DM was read);
+    /// returns how many were unread.
+    pub fn mark_room_read(&mut self, kind: NotificationKind, room: &RoomName, seq: Seq) -> usize {
+        self.items
+            .iter_mut()
+            .filter(|n| !n.read && n.kind == kind)
+            .filter(|n| {
+                n.url
+                    .as_deref()
+                    .and_then(protocol::links::parse_message_url)
+                    .is_some_and(|(r, s)| &r == room && s <= seq)
+            })
+            .map(|n| n.read = true)
+            .count()
+    }
+
     /// Marks everything read; returns how many were unread.
     pub fn mark_all_read(&mut self) -> usize {
         self.items
@@ -115,7 +133,6 @@ pub fn bell_label(unread: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::server::NotificationKind;
 
     fn n(id: i64, title: &str) -> Notification {
         Notification {
@@ -132,6 +149,28 @@ mod tests {
 
     fn ids(list: &NotificationList) -> Vec<i64> {
         list.items().iter().map(|n| n.id).collect()
+    }
+
+    #[test]
+    fn reading_a_dm_reads_its_notifications_up_to_there() {
+        let dm = |id: i64, url: &str| Notification {
+            kind: NotificationKind::Dm,
+            url: Some(url.into()),
+            ..n(id, "dm")
+        };
+        let mut list = NotificationList::default();
+        list.upsert(dm(1, "/rooms/dm-1-2#msg-3"));
+        list.upsert(dm(2, "/rooms/dm-1-2#msg-9"));
+        list.upsert(dm(3, "/rooms/dm-1-3#msg-1"));
+        list.upsert(Notification {
+            url: Some("/rooms/dm-1-2#msg-1".into()),
+            ..n(4, "a mention")
+        });
+        let room = RoomName::parse("dm-1-2").expect("valid");
+        assert_eq!(list.mark_room_read(NotificationKind::Dm, &room, 5), 1);
+        assert_eq!(list.mark_room_read(NotificationKind::Dm, &room, 5), 0);
+        let read: Vec<bool> = list.items().iter().map(|n| n.read).collect();
+        assert_eq!(read, [false, false, false, true]);
     }
 
     #[test]

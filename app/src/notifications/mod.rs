@@ -213,6 +213,19 @@ impl NotificationCenter {
         }
     }
 
+    /// The DM `room` was read up to `seq` (in any tab): its DM
+    /// notifications up to there show as read. The server marked them read
+    /// and sends the new count itself.
+    pub fn dm_read(&self, room: &protocol::RoomName, seq: protocol::Seq) {
+        let mut changed = 0;
+        self.list.try_update_untracked(|l| {
+            changed = l.mark_room_read(protocol::server::NotificationKind::Dm, room, seq)
+        });
+        if changed > 0 {
+            self.list.notify();
+        }
+    }
+
     /// Marks one notification read (at once here, then on the server).
     pub fn mark_read(&self, id: i64) {
         let mut changed = 0;

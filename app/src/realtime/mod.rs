@@ -16,7 +16,7 @@
 //!   browser comes back online or the tab becomes visible), pages missed
 //!   messages in with `since_seq`, and the [`outbox`] keeps messages written
 //!   while disconnected (in localStorage too) until they are acknowledged.
-//! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`typing`],
+//! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`roster`], [`typing`],
 //!   [`backoff`], [`request_ids`] and [`url`] are the pure parts, unit-tested
 //!   on the host.
 
@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod presence;
 pub mod request_ids;
 pub mod rooms;
+pub mod roster;
 pub mod typing;
 pub mod url;
 
@@ -40,7 +41,7 @@ use leptos::prelude::*;
 use protocol::client::{validate_text, ChatSend, ClientMsg};
 use protocol::http::RoomInfo;
 use protocol::server::{Message, ReadMark, ReplyRef};
-use protocol::{ErrorPayload, RequestId, RoomName, Seq, User};
+use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
 
 use self::liveness::Banner;
 use self::outbox::Outbox;
@@ -104,13 +105,23 @@ enum SocketState {
 }
 
 /// The badge: the socket's state, narrowed to "Online" once the viewed room
-/// is joined.
-fn connection_state(socket: SocketState, room_joined: bool) -> ConnectionState {
+/// is joined, or known to be closed to us (no such room, not a member):
+/// the connection is fine then, the page says what is wrong with the room.
+fn connection_state(socket: SocketState, room_settled: bool) -> ConnectionState {
     match socket {
-        SocketState::Open if room_joined => ConnectionState::Online,
+        SocketState::Open if room_settled => ConnectionState::Online,
         SocketState::Open | SocketState::Connecting => ConnectionState::Connecting,
         SocketState::Closed => ConnectionState::Offline,
     }
+}
+
+/// Whether a `room:join` refused with `code` stays refused (no such room,
+/// not a member, a bad name): retrying cannot help, the page explains it.
+pub fn join_refused_for_good(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::Forbidden | ErrorCode::NotFound | ErrorCode::Invalid
+    )
 }
 
 /// Why a send did not happen.
@@ -143,6 +154,10 @@ pub struct RoomStore {
     pub outbox: RwSignal<Outbox>,
     /// Users online in the room.
     pub members: RwSignal<Vec<User>>,
+    /// Every member, online or not (`room:members`, kept live); see [`roster`].
+    pub roster: RwSignal<Vec<User>>,
+    /// The room has more members than `roster` lists.
+    pub roster_more: RwSignal<bool>,
     pub typing: RwSignal<Vec<Typist>>,
     /// Each member's read position.
     pub reads: RwSignal<Vec<ReadMark>>,
@@ -164,6 +179,8 @@ impl RoomStore {
             messages: RwSignal::new(Vec::new()),
             outbox: RwSignal::new(Outbox::default()),
             members: RwSignal::new(Vec::new()),
+            roster: RwSignal::new(Vec::new()),
+            roster_more: RwSignal::new(false),
             typing: RwSignal::new(Vec::new()),
             reads: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
@@ -173,6 +190,12 @@ impl RoomStore {
             join_error: RwSignal::new(None),
             read_sent: StoredValue::new(0),
         }
+    }
+
+    /// Why this room can never be joined (no such room, private), if so.
+    pub fn refused(&self) -> Signal<Option<ErrorPayload>> {
+        let error = self.join_error;
+        Signal::derive(move || error.get().filter(|e| join_refused_for_good(e.code)))
     }
 }
 
@@ -295,11 +318,11 @@ impl ChatClient {
     pub fn state(&self) -> Signal<ConnectionState> {
         let client = *self;
         Signal::derive(move || {
-            let joined = client
-                .current
-                .get()
-                .is_some_and(|room| client.store(&room).joined.get());
-            connection_state(client.socket.get(), joined)
+            let settled = client.current.get().is_some_and(|room| {
+                let store = client.store(&room);
+                store.joined.get() || store.refused().get().is_some()
+            });
+            connection_state(client.socket.get(), settled)
         })
     }
 
@@ -386,10 +409,10 @@ impl ChatClient {
     }
 
     /// Adds a room to the sidebar (from the room list, `room:added`, a
-    /// created room or an opened DM) and joins it.
+    /// created room or an opened DM) and joins it if the user is a member.
     pub fn add_room(&self, info: RoomInfo) {
         let room = info.name.clone();
-        let unread = info.unread;
+        let (unread, member) = (info.unread, info.member);
         update_if(self.rooms, |list| {
             rooms::upsert(list, RoomEntry::from(info))
         });
@@ -397,15 +420,77 @@ impl ChatClient {
         store
             .unread
             .set(if self.viewing(&room) { 0 } else { unread });
-        self.ensure_joined(&room);
+        if member || self.viewing(&room) {
+            self.ensure_joined(&room);
+        }
     }
 
-    /// The rooms the socket joins: the sidebar's and the one viewed.
+    /// The sidebar's entry for `room`, if listed.
+    pub fn entry(&self, room: &RoomName) -> Option<RoomEntry> {
+        self.rooms
+            .with(|l| l.iter().find(|e| &e.name == room).cloned())
+    }
+
+    /// Whether `room` is a DM (as the sidebar knows it).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn is_dm(&self, room: &RoomName) -> bool {
+        self.rooms
+            .with_untracked(|l| l.iter().any(|e| &e.name == room && e.is_dm()))
+    }
+
+    /// What the page calls `room`: the other person's name for a DM, the
+    /// room's name otherwise (as "# name" when `hash`).
+    pub fn display_name(&self, room: &RoomName, hash: bool) -> String {
+        match self.entry(room).and_then(|e| e.dm) {
+            Some(peer) => peer,
+            None if hash => format!("# {room}"),
+            None => room.to_string(),
+        }
+    }
+
+    /// The composer's placeholder: "Message #general", or "Message ben"
+    /// in a DM with ben.
+    pub fn message_placeholder(&self, room: &RoomName) -> String {
+        match self.entry(room).and_then(|e| e.dm) {
+            Some(peer) => format!("Message {peer}"),
+            None => format!("Message #{room}"),
+        }
+    }
+
+    /// Asks for `room`'s members (`room:members`); the answer fills its
+    /// store's `roster`.
+    pub fn load_members(&self, room: &RoomName) {
+        #[cfg(feature = "hydrate")]
+        self.with_driver(|d| d.load_members(room.clone()));
+        let _ = room;
+    }
+
+    /// Invites `user` (a name) to the private `room`.
+    pub fn invite(&self, room: &RoomName, user: &str) -> Result<RequestId, SendError> {
+        self.send(ClientMsg::RoomInvite(protocol::client::RoomInvite {
+            room: room.clone(),
+            user: user.to_owned(),
+        }))
+    }
+
+    /// Leaves `room` for good (`room:exit`); every tab of the user drops it
+    /// when the server confirms (`room:removed`).
+    pub fn exit_room(&self, room: &RoomName) -> Result<RequestId, SendError> {
+        self.send(ClientMsg::RoomExit(protocol::client::RoomExit {
+            room: room.clone(),
+        }))
+    }
+
+    /// The rooms the socket joins: the sidebar's that the user is a member
+    /// of, and the one viewed.
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn rooms_to_join(&self) -> Vec<RoomName> {
-        let mut out: Vec<RoomName> = self
-            .rooms
-            .with_untracked(|l| l.iter().map(|e| e.name.clone()).collect());
+        let mut out: Vec<RoomName> = self.rooms.with_untracked(|l| {
+            l.iter()
+                .filter(|e| e.member)
+                .map(|e| e.name.clone())
+                .collect()
+        });
         if let Some(current) = self.current.get_untracked() {
             if !out.contains(&current) {
                 out.insert(0, current);

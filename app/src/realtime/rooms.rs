@@ -1,7 +1,7 @@
 //! The sidebar's rooms and their unread counts.
 
 use protocol::http::RoomInfo;
-use protocol::RoomName;
+use protocol::{RoomName, Seq};
 
 /// A room in the sidebar.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -10,6 +10,8 @@ pub struct RoomEntry {
     pub private: bool,
     /// For a DM: the other member's name.
     pub dm: Option<String>,
+    /// False for a public room the user left: listed, not joined.
+    pub member: bool,
 }
 
 impl From<RoomInfo> for RoomEntry {
@@ -18,6 +20,7 @@ impl From<RoomInfo> for RoomEntry {
             name: info.name,
             private: info.private,
             dm: info.dm.map(|u| u.name),
+            member: info.member,
         }
     }
 }
@@ -35,6 +38,32 @@ impl RoomEntry {
     /// The page of the room.
     pub fn href(&self) -> String {
         room_href(&self.name)
+    }
+
+    /// The room's title: the other person's name for a DM, else "# name".
+    pub fn title(&self) -> String {
+        match &self.dm {
+            Some(peer) => peer.clone(),
+            None => format!("# {}", self.name),
+        }
+    }
+}
+
+/// Removes `room` from the list. Returns whether it was there.
+pub fn remove(list: &mut Vec<RoomEntry>, room: &RoomName) -> bool {
+    let before = list.len();
+    list.retain(|e| &e.name != room);
+    list.len() != before
+}
+
+/// Marks `room` joined again (`member: true`). Returns whether it changed.
+pub fn mark_member(list: &mut [RoomEntry], room: &RoomName, member: bool) -> bool {
+    match list.iter_mut().find(|e| &e.name == room) {
+        Some(e) if e.member != member => {
+            e.member = member;
+            true
+        }
+        _ => false,
     }
 }
 
@@ -73,6 +102,14 @@ pub fn unread_after_message(unread: u64, is_new: bool, own: bool, viewing: bool)
     }
 }
 
+/// The unread count once our read position is `read` (in any tab) and the
+/// newest message this client holds is `last`: what is after it. Never more
+/// than before (callers take the minimum), since this client may not hold
+/// the newest messages.
+pub fn unread_after_read(last: Option<Seq>, read: Seq) -> u64 {
+    last.map_or(0, |last| last.saturating_sub(read))
+}
+
 /// The badge's visible text: the count, capped at "99+".
 pub fn badge_text(unread: u64) -> String {
     if unread > 99 {
@@ -106,7 +143,24 @@ mod tests {
             name: RoomName::parse(name).expect("valid"),
             private: dm.is_some(),
             dm: dm.map(str::to_owned),
+            member: true,
         }
+    }
+
+    #[test]
+    fn rooms_are_removed_and_rejoined_by_name() {
+        let mut list = vec![entry("tech", None), entry("dm-1-2", Some("ben"))];
+        let tech = RoomName::parse("tech").expect("valid");
+        assert!(mark_member(&mut list, &tech, false));
+        assert!(!mark_member(&mut list, &tech, false));
+        assert!(!list[0].member);
+        assert_eq!(
+            (list[0].title(), list[1].title()),
+            ("# tech".into(), "ben".into())
+        );
+        assert!(remove(&mut list, &tech));
+        assert!(!remove(&mut list, &tech));
+        assert_eq!(list.len(), 1);
     }
 
     #[test]
@@ -137,6 +191,7 @@ mod tests {
                 id: UserId(2),
                 name: "ben".into(),
             }),
+            member: true,
         };
         let e = RoomEntry::from(info);
         assert_eq!(
@@ -160,6 +215,14 @@ mod tests {
         );
         assert_eq!(unread_after_message(2, true, false, true), 0, "being read");
         assert_eq!(unread_after_message(u64::MAX, true, false, false), u64::MAX);
+    }
+
+    #[test]
+    fn a_read_elsewhere_leaves_what_follows_it_unread() {
+        assert_eq!(unread_after_read(Some(10), 10), 0);
+        assert_eq!(unread_after_read(Some(10), 7), 3);
+        assert_eq!(unread_after_read(Some(3), 7), 0);
+        assert_eq!(unread_after_read(None, 7), 0);
     }
 
     #[test]

@@ -27,19 +27,19 @@ use std::time::Duration;
 use leptos::logging::{log, warn};
 use leptos::prelude::*;
 use protocol::client::{
-    ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, Ping, RoomFocus, RoomJoin,
+    ChatHistory, ChatSend, ClientMsg, ClientType, DmOpen, Ping, RoomFocus, RoomJoin, RoomMembers,
 };
 use protocol::envelope::RawFrame;
 use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
-use protocol::{ClientEnvelope, ErrorCode, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
+use protocol::{ClientEnvelope, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 
 use super::liveness::{self, Beat, Heartbeat};
 use super::request_ids::RequestIds;
-use super::{backoff, feed, presence, rooms, typing, update_if};
+use super::{backoff, feed, presence, rooms, roster, typing, update_if};
 use super::{ChatClient, SendError, SocketState};
 
 /// The client's own close code for "close and retry with backoff" (the
@@ -84,6 +84,8 @@ enum Pending {
     Send { room: RoomName },
     /// `dm:open` with this user.
     DmOpen { user: String },
+    /// `room:members`.
+    Members { room: RoomName },
     /// Anything else sent through [`ChatClient::send`].
     Request(ClientType),
 }
@@ -96,6 +98,7 @@ impl Pending {
             Self::Older { .. } => ClientType::ChatHistory,
             Self::Send { .. } => ClientType::ChatSend,
             Self::DmOpen { .. } => ClientType::DmOpen,
+            Self::Members { .. } => ClientType::RoomMembers,
             Self::Request(kind) => *kind,
         }
     }
@@ -315,6 +318,13 @@ impl Driver {
         self.request(msg, Pending::DmOpen { user }, None)
     }
 
+    pub(super) fn load_members(&mut self, room: RoomName) {
+        let msg = ClientMsg::RoomMembers(RoomMembers { room: room.clone() });
+        if let Err(e) = self.request(msg, Pending::Members { room }, None) {
+            warn!("realtime: cannot list members: {e}");
+        }
+    }
+
     /// Joins `room` unless it is joined or joining; without an open socket
     /// the next `onopen` does it.
     pub(super) fn join(&mut self, room: RoomName) {
@@ -488,6 +498,17 @@ impl Driver {
                     self.client.persist_outbox();
                 }
             }
+            (Pending::Members { room }, Ack::Members(list)) => {
+                let store = self.client.store(&room);
+                store
+                    .roster
+                    .try_set(list.members.into_iter().map(|m| m.user).collect());
+                store.roster_more.try_set(list.has_more);
+                // Presence may have moved on since the server looked.
+                store.members.with_untracked(|online| {
+                    update_if(store.roster, |r| roster::add_online(r, online))
+                });
+            }
             (Pending::DmOpen { user }, Ack::DmOpened(opened)) => {
                 let room = opened.room;
                 self.add_room(RoomInfo {
@@ -499,6 +520,7 @@ impl Driver {
                         id: protocol::UserId(0),
                         name: user,
                     }),
+                    member: true,
                 });
                 self.client.go_to(room);
             }
@@ -510,7 +532,7 @@ impl Driver {
     /// driver through the client).
     fn add_room(&mut self, info: RoomInfo) {
         let room = info.name.clone();
-        let unread = info.unread;
+        let (unread, member) = (info.unread, info.member);
         update_if(self.client.rooms, |list| {
             rooms::upsert(list, rooms::RoomEntry::from(info))
         });
@@ -522,7 +544,9 @@ impl Driver {
                 unread
             });
         }
-        self.join(room);
+        if member || self.client.viewing(&room) {
+            self.join(room);
+        }
     }
 
     fn on_joined(&mut self, room: RoomName, since_seq: Option<Seq>, joined: RoomJoined) {
@@ -559,6 +583,27 @@ impl Driver {
             .try_set(if viewing { 0 } else { joined.unread });
         store.join_error.try_set(None);
         store.joined.try_set(true);
+        // Joined: a member now (again, for a public room left earlier);
+        // a public room missing from the list (created while we were away)
+        // joins it.
+        let listed = update_if(self.client.rooms, |l| rooms::mark_member(l, &room, true))
+            || self
+                .client
+                .rooms
+                .with_untracked(|l| l.iter().any(|e| e.name == room));
+        if !listed && self.client.rooms_loaded.get_untracked() {
+            update_if(self.client.rooms, |l| {
+                rooms::upsert(
+                    l,
+                    rooms::RoomEntry {
+                        name: room.clone(),
+                        private: false,
+                        dm: None,
+                        member: true,
+                    },
+                )
+            });
+        }
         self.attempt = 0;
         match next_page {
             Some(since) => self.join_since(room, Some(since)),
@@ -621,17 +666,40 @@ impl Driver {
             }
             ServerEvent::ChatRead(r) => {
                 let store = self.client.store(&r.room);
+                if self.client.is_me(&r.user) {
+                    // Read in another tab (or this one): the badge follows,
+                    // and a DM's notifications were read with it.
+                    let last = store.messages.with_untracked(|l| feed::last_seq(l));
+                    let unread = rooms::unread_after_read(last, r.seq);
+                    update_if(store.unread, |n| {
+                        let next = unread.min(*n);
+                        std::mem::replace(n, next) != next
+                    });
+                    if store.read_sent.get_value() < r.seq {
+                        store.read_sent.set_value(r.seq);
+                    }
+                    if self.client.is_dm(&r.room) {
+                        self.client.notifications.dm_read(&r.room, r.seq);
+                    }
+                }
                 update_if(store.reads, |reads| {
                     presence::apply_read(reads, r.user, r.seq)
                 });
             }
             ServerEvent::PresenceUpdate(p) => {
                 let store = self.client.store(&p.room);
+                // Whoever comes online in a room is one of its members.
+                update_if(store.roster, |r| roster::add_online(r, &p.joined));
                 update_if(store.members, |list| {
                     presence::apply_presence(list, p.joined, p.left)
                 });
             }
             ServerEvent::RoomAdded(info) => self.add_room(info),
+            ServerEvent::RoomMember(m) => {
+                let store = self.client.store(&m.room);
+                update_if(store.roster, |r| roster::apply_change(r, m.user, m.member));
+            }
+            ServerEvent::RoomRemoved(r) => self.room_removed(r.room, r.private),
             ServerEvent::NotificationNew(n) => self.client.notifications.receive(n),
             ServerEvent::NotificationUnread(u) => self.client.notifications.set_unread(u.count),
             ServerEvent::SystemAnnouncement(a) => self.client.notifications.announce(a),
@@ -649,10 +717,7 @@ impl Driver {
         match pending {
             Some(Pending::Join { room, .. }) => {
                 self.joining.remove(&room);
-                let lasting = matches!(
-                    payload.code,
-                    ErrorCode::Forbidden | ErrorCode::NotFound | ErrorCode::Invalid
-                );
+                let lasting = super::join_refused_for_good(payload.code);
                 self.client.store(&room).join_error.try_set(Some(payload));
                 if !lasting {
                     // Retry with backoff: the reconnect rejoins every room.
@@ -675,6 +740,35 @@ impl Driver {
             }
             _ => {
                 self.client.last_error.try_set(Some(payload));
+            }
+        }
+    }
+
+    /// We left `room` (here or in another tab): a private room leaves the
+    /// sidebar, a public one stays as not joined; nothing of it is joined any
+    /// more. If it is on screen, the page moves to another room.
+    fn room_removed(&mut self, room: RoomName, private: bool) {
+        update_if(self.client.rooms, |l| {
+            if private {
+                rooms::remove(l, &room)
+            } else {
+                rooms::mark_member(l, &room, false)
+            }
+        });
+        let store = self.client.store(&room);
+        store.joined.try_set(false);
+        store.unread.try_set(0);
+        store.roster.try_set(Vec::new());
+        store.members.try_set(Vec::new());
+        self.joining.remove(&room);
+        if self.client.current.get_untracked().as_ref() == Some(&room) {
+            let elsewhere = self.client.rooms.with_untracked(|l| {
+                l.iter()
+                    .find(|e| e.member && e.name != room && !e.is_dm())
+                    .map(|e| e.name.clone())
+            });
+            if let Some(next) = elsewhere {
+                self.client.go_to(next);
             }
         }
     }

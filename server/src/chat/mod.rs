@@ -3,7 +3,7 @@
 //! and the hub, which never talk to each other.
 //!
 //! This file: joining, sending, history, typing and read receipts.
-//! [`rooms`]: listing and creating rooms, invitations, DMs.
+//! [`rooms`]: listing and creating rooms, membership, DMs, finding users.
 
 mod rooms;
 
@@ -72,7 +72,9 @@ impl Chat {
             }
         } else if !self.db.is_member(row.id, user.id).await.map_err(internal)? {
             // Checked first: a rejoin (every reconnect) then costs a read,
-            // not a turn on the single writer.
+            // not a turn on the single writer. No `room:member` for it: the
+            // joiner comes online in the room (`presence:update`), which
+            // tells member lists as much.
             self.db
                 .add_member(row.id, user.id, true)
                 .await
@@ -230,7 +232,15 @@ impl Chat {
                 user: user.clone(),
                 seq,
             });
+            // The room's connections, the reader's other tabs among them
+            // (their unread badges follow it).
             self.hub.publish_to_room(room, event, None);
+            if row.is_dm {
+                // Reading the DM reads its notifications; never fails the read.
+                if let Err(e) = self.notifier.dm_read(user.id, room, seq).await {
+                    tracing::error!(error = %e, room = %room, "marking DM notifications read failed");
+                }
+            }
         }
         Ok(UnreadAck {
             unread: read.unread,

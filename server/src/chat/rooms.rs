@@ -1,10 +1,13 @@
-//! Rooms as a user sees them: the list, creating one, inviting to a private
-//! room, direct messages, and history over HTTP.
+//! Rooms as a user sees them: the list, creating one, membership (inviting
+//! to a private room, leaving a room, the member list), direct messages,
+//! finding users, and history over HTTP.
 
 use super::{forbidden, internal, Chat};
 use crate::storage::{RoomListing, RoomRow, StoreError};
 use protocol::http::RoomInfo;
-use protocol::server::{HistoryPage, ServerEvent};
+use protocol::server::{
+    HistoryPage, MemberChange, MemberList, MemberState, RoomRemoved, ServerEvent,
+};
 use protocol::{ErrorCode, ErrorPayload, RoomName, Seq, User, UserId};
 
 /// Names with this prefix are reserved for DMs (`dm-{lowId}-{highId}`).
@@ -58,18 +61,28 @@ impl Chat {
             Err(e) => return Err(internal(e)),
         };
         tracing::info!(room = %name, private, user_id = user.id.0, "room created");
-        Ok(RoomInfo {
+        let info = RoomInfo {
             name: name.clone(),
             private: row.private,
             last_seq: 0,
             unread: 0,
             dm: None,
-        })
+            member: true,
+        };
+        // Live in every sidebar that may list it: everyone's for a public
+        // room, the creator's other tabs for a private one.
+        let added = ServerEvent::RoomAdded(info.clone());
+        if row.private {
+            self.hub.send_to_user(user.id, added);
+        } else {
+            self.hub.send_to_all(added);
+        }
+        Ok(info)
     }
 
-    /// `room:invite`: the creator of a private room adds `invitee` (a user
-    /// name) to it; the invitee's open connections get `room:added`.
-    /// Inviting a member again changes nothing.
+    /// `room:invite`: a member of a private room adds `invitee` (a user
+    /// name) to it; the invitee's open connections get `room:added` and the
+    /// room's `room:member`. Inviting a member again changes nothing.
     pub async fn invite(
         &self,
         inviter: &User,
@@ -77,10 +90,21 @@ impl Chat {
         invitee: &str,
     ) -> Result<(), ErrorPayload> {
         let row = self.room(room).await?;
-        if row.is_dm || row.created_by != Some(inviter.id.0) {
+        if row.is_dm {
             return Err(ErrorPayload::new(
                 ErrorCode::Forbidden,
-                format!("only the creator of room '{room}' may invite to it"),
+                "a direct message has exactly its two members; nobody can be invited",
+            ));
+        }
+        if !self
+            .db
+            .is_member(row.id, inviter.id)
+            .await
+            .map_err(internal)?
+        {
+            return Err(ErrorPayload::new(
+                ErrorCode::Forbidden,
+                format!("only members of room '{room}' may invite to it"),
             ));
         }
         if !row.private {
@@ -104,11 +128,102 @@ impl Chat {
                 // Nothing read yet.
                 unread: row.last_seq.max(0) as u64,
                 dm: None,
+                member: true,
             };
             self.hub
                 .send_to_user(target.id, ServerEvent::RoomAdded(info));
+            self.member_changed(room, target, true);
         }
         Ok(())
+    }
+
+    /// `room:exit`: `user` stops being a member of `room`. Every connection
+    /// of theirs leaves it and hears `room:removed`; the room hears
+    /// `room:member`. A public room stays listed for them as not joined;
+    /// a private one needs a new invitation. A DM cannot be left.
+    pub async fn exit(&self, user: &User, room: &RoomName) -> Result<(), ErrorPayload> {
+        let row = self.room(room).await?;
+        if row.is_dm {
+            return Err(ErrorPayload::new(
+                ErrorCode::Forbidden,
+                "a direct message cannot be left",
+            ));
+        }
+        let was_member = self
+            .db
+            .remove_member(row.id, user.id, !row.private)
+            .await
+            .map_err(internal)?;
+        if !was_member && row.private {
+            return Err(forbidden(room));
+        }
+        tracing::info!(room = %room, user_id = user.id.0, "left the room");
+        self.hub.leave_user(user.id, room);
+        self.hub.send_to_user(
+            user.id,
+            ServerEvent::RoomRemoved(RoomRemoved {
+                room: room.clone(),
+                private: row.private,
+            }),
+        );
+        if was_member {
+            self.member_changed(room, user.clone(), false);
+        }
+        Ok(())
+    }
+
+    /// `room:members`: the members of `room`, online ones (a connection in
+    /// the room) first, each group by name; at most
+    /// [`protocol::MAX_MEMBER_LIST`]. A private room's list is for its members.
+    pub async fn members(&self, user: &User, room: &RoomName) -> Result<MemberList, ErrorPayload> {
+        let row = self.room(room).await?;
+        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            return Err(forbidden(room));
+        }
+        let limit = protocol::MAX_MEMBER_LIST;
+        let mut users: Vec<User> = self
+            .db
+            .members(row.id, limit + 1)
+            .await
+            .map_err(internal)?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
+        let has_more = users.len() > limit as usize;
+        users.truncate(limit as usize);
+        let online = self.hub.online_among(room, users.iter().map(|u| u.id));
+        let mut members: Vec<MemberState> = users
+            .into_iter()
+            .map(|user| MemberState {
+                online: online.contains(&user.id),
+                user,
+            })
+            .collect();
+        // Stable: each group keeps the store's order by name.
+        members.sort_by_key(|m| !m.online);
+        Ok(MemberList {
+            room: room.clone(),
+            members,
+            has_more,
+        })
+    }
+
+    /// `GET /api/users?q=`: up to `limit` users whose name contains `query`.
+    pub async fn find_users(&self, query: &str, limit: u32) -> Result<Vec<User>, ErrorPayload> {
+        self.db
+            .search_users(query.trim(), limit)
+            .await
+            .map_err(internal)
+    }
+
+    /// Tells the connections in `room` that `user` joined or left it.
+    pub(super) fn member_changed(&self, room: &RoomName, user: User, member: bool) {
+        let event = ServerEvent::RoomMember(MemberChange {
+            room: room.clone(),
+            user,
+            member,
+        });
+        self.hub.publish_to_room(room, event, None);
     }
 
     /// `dm:open`: the private two-member room of `user` and `peer` (a user
@@ -141,6 +256,7 @@ impl Chat {
                     last_seq: 0,
                     unread: 0,
                     dm: Some(user.clone()),
+                    member: true,
                 };
                 self.hub.send_to_user(peer.id, ServerEvent::RoomAdded(info));
                 Ok(name)
@@ -211,5 +327,6 @@ fn room_info(r: RoomListing) -> Result<RoomInfo, StoreError> {
         last_seq: r.last_seq.max(0) as Seq,
         unread,
         dm,
+        member: !r.departed,
     })
 }

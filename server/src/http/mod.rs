@@ -10,6 +10,7 @@ mod health;
 mod notifications;
 mod pages;
 mod rooms;
+mod users;
 mod ws;
 
 use crate::state::AppState;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users", get(auth::list_users))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
+        .route("/api/users", get(users::search))
         .route(
             "/api/notifications",
             get(notifications::list).post(notifications::publish),

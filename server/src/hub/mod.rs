@@ -290,6 +290,20 @@ impl Hub {
         self.after_change(events, rescheduled);
     }
 
+    /// Removes every connection of `user` from `room` (they stopped being a
+    /// member): the room sees them leave once.
+    pub fn leave_user(&self, user: UserId, room: &RoomName) {
+        let conns: Vec<ConnId> = self
+            .state()
+            .conns_of(user)
+            .filter(|(_, c)| c.rooms.contains(room))
+            .map(|(id, _)| id)
+            .collect();
+        for conn in conns {
+            self.leave(conn, room);
+        }
+    }
+
     /// `chat:typing` from `conn`: relayed to the room's other connections if
     /// `conn` is in the room. `typing: true` holds for the typing TTL unless
     /// refreshed; `typing: false` is relayed only if it clears a flag.
@@ -398,6 +412,20 @@ impl Hub {
         drop(state);
         users.sort_by_key(|u| u.id);
         users
+    }
+
+    /// Which of `users` have a connection in `room` (what `presence:update`
+    /// reports as online), in O(their connections).
+    pub fn online_among(
+        &self,
+        room: &RoomName,
+        users: impl IntoIterator<Item = UserId>,
+    ) -> HashSet<UserId> {
+        let state = self.state();
+        users
+            .into_iter()
+            .filter(|u| state.conns_of(*u).any(|(_, c)| c.rooms.contains(room)))
+            .collect()
     }
 
     /// Number of open connections.

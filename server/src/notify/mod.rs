@@ -14,6 +14,7 @@ pub use streams::{StreamEvent, Streams, Subscription};
 
 use crate::hub::{ConnId, Hub};
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
+use protocol::links::message_url;
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
 use protocol::{RoomName, User, UserId};
 
@@ -88,6 +89,31 @@ impl Notifier {
     /// connection and SSE stream at once, and a `system` notification stored
     /// for every user. Returns the number of users notified.
     /// `by` names the publisher in the log (`key:<n>` or `admin:<id>`).
+    /// `user` read the DM `room` up to `seq`: their `dm` notifications of
+    /// its messages up to there are read now (the DM itself was the news).
+    /// If that changed anything, every connection and SSE stream of theirs
+    /// hears the new count.
+    pub async fn dm_read(
+        &self,
+        user: UserId,
+        room: &RoomName,
+        seq: protocol::Seq,
+    ) -> Result<(), StoreError> {
+        let prefix = protocol::links::message_url_prefix(room);
+        if let Some(unread) = self
+            .db
+            .mark_message_notifications_read(user, NotificationKind::Dm, &prefix, seq)
+            .await?
+        {
+            self.hub.send_to_user(
+                user,
+                ServerEvent::NotificationUnread(UnreadCount { count: unread }),
+            );
+            self.streams.send(user, StreamEvent::Unread(unread));
+        }
+        Ok(())
+    }
+
     pub async fn announce(&self, by: &str, text: &str) -> Result<u64, StoreError> {
         let announcement = Announcement {
             text: text.to_owned(),
@@ -140,7 +166,7 @@ impl Notifier {
     async fn dm(&self, room: &RoomRow, author: &User, message: &Message) -> Result<(), StoreError> {
         let recipients: Vec<UserId> = self
             .db
-            .members(room.id)
+            .members(room.id, u32::MAX)
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
@@ -152,7 +178,7 @@ impl Notifier {
                 kind: NotificationKind::Dm,
                 title: format!("New message from {}", author.name),
                 body: excerpt(&message.text),
-                url: Some(mention_url(&message.room, message.seq)),
+                url: Some(message_url(&message.room, message.seq)),
                 progress: None,
                 key: None,
             },
@@ -187,7 +213,7 @@ impl Notifier {
                 kind: NotificationKind::Mention,
                 title: format!("{} mentioned you in #{}", author.name, message.room),
                 body: excerpt(&message.text),
-                url: Some(mention_url(&message.room, message.seq)),
+                url: Some(message_url(&message.room, message.seq)),
                 progress: None,
                 key: None,
             },
@@ -195,11 +221,6 @@ impl Notifier {
         .await
         .map(drop)
     }
-}
-
-/// Where a notification about message `seq` of `room` leads.
-fn mention_url(room: &RoomName, seq: protocol::Seq) -> String {
-    format!("/rooms/{room}#msg-{seq}")
 }
 
 fn excerpt(text: &str) -> String {

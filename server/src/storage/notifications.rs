@@ -3,7 +3,7 @@
 
 use super::{now_ms, Db, StoreError};
 use protocol::server::{Notification, NotificationKind};
-use protocol::UserId;
+use protocol::{Seq, UserId};
 
 /// What storing a notification needs.
 #[derive(Debug, Clone)]
@@ -98,16 +98,11 @@ impl Db {
                 .bind(ts)
                 .fetch_one(&mut *tx)
                 .await?;
-            let unread = sqlx::query_scalar::<_, i64>(
-                "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
-            )
-            .bind(user.0)
-            .fetch_one(&mut *tx)
-            .await?;
+            let unread = unread_count(&mut *tx, *user).await?;
             out.push(StoredNotification {
                 user: *user,
                 notification: row.into_notification()?,
-                unread: unread.max(0) as u64,
+                unread,
             });
         }
         tx.commit().await?;
@@ -187,24 +182,59 @@ impl Db {
                 .await?;
             }
         }
-        let unread = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+        let unread = unread_count(&mut *tx, user).await?;
+        tx.commit().await?;
+        Ok(unread)
+    }
+
+    /// Marks read `user`'s unread notifications of `kind` whose url is
+    /// `{prefix}{seq}` (a message link, `protocol::links`) with a seq up to
+    /// `up_to`. Returns the unread count after, or `None` if none changed.
+    pub async fn mark_message_notifications_read(
+        &self,
+        user: UserId,
+        kind: NotificationKind,
+        prefix: &str,
+        up_to: Seq,
+    ) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE notifications SET read = 1
+             WHERE user_id = ?1 AND read = 0 AND kind = ?2
+               AND substr(url, 1, length(?3)) = ?3
+               AND CAST(substr(url, length(?3) + 1) AS INTEGER) <= ?4",
         )
         .bind(user.0)
-        .fetch_one(&mut *tx)
+        .bind(kind.as_str())
+        .bind(prefix)
+        .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+        .execute(&mut *tx)
         .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let unread = unread_count(&mut *tx, user).await?;
         tx.commit().await?;
-        Ok(unread.max(0) as u64)
+        Ok(Some(unread))
     }
 
     /// How many of `user`'s notifications are unread.
     pub async fn unread_notifications(&self, user: UserId) -> Result<u64, StoreError> {
-        let n = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
-        )
-        .bind(user.0)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n.max(0) as u64)
+        unread_count(self.pool(), user).await
     }
+}
+
+/// How many of `user`'s notifications are unread, read through `db` (the
+/// pool, or a transaction that just changed them).
+async fn unread_count<'e>(
+    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    user: UserId,
+) -> Result<u64, StoreError> {
+    let n = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+    )
+    .bind(user.0)
+    .fetch_one(db)
+    .await?;
+    Ok(n.max(0) as u64)
 }

@@ -26,6 +26,8 @@ pub struct RoomListing {
     /// For a DM, the other member.
     pub peer_id: Option<i64>,
     pub peer_name: Option<String>,
+    /// A public room the user left (`room:exit`) and has not joined again.
+    pub departed: bool,
 }
 
 /// What [`Db::mark_read`] did.
@@ -129,7 +131,9 @@ impl Db {
     pub async fn rooms_for(&self, user: UserId) -> Result<Vec<RoomListing>, StoreError> {
         Ok(sqlx::query_as::<_, RoomListing>(
             "SELECT r.name, r.private, r.is_dm, r.last_seq, m.last_read_seq,
-                    pu.id AS peer_id, pu.name AS peer_name
+                    pu.id AS peer_id, pu.name AS peer_name,
+                    EXISTS (SELECT 1 FROM room_departures d
+                            WHERE d.room_id = r.id AND d.user_id = ?1) AS departed
              FROM rooms r
              LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = ?1
              LEFT JOIN room_members pm ON r.is_dm = 1 AND pm.room_id = r.id AND pm.user_id <> ?1
@@ -142,7 +146,8 @@ impl Db {
         .await?)
     }
 
-    /// Adds a member (no-op if already one). Returns whether they were added.
+    /// Adds a member (no-op if already one), forgetting that they left it
+    /// if they did. Returns whether they were added.
     ///
     /// `caught_up`: the new member's read position starts at the room's last
     /// seq (someone joining a busy public room is not greeted with its whole
@@ -154,6 +159,12 @@ impl Db {
         user: UserId,
         caught_up: bool,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM room_departures WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
         let done = sqlx::query(
             "INSERT INTO room_members (room_id, user_id, joined_at, last_read_seq)
              VALUES (?, ?, ?, CASE WHEN ? THEN (SELECT last_seq FROM rooms WHERE id = ?) ELSE 0 END)
@@ -164,8 +175,39 @@ impl Db {
         .bind(now_ms())
         .bind(caught_up)
         .bind(room)
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends `user`'s membership of `room` (their read position goes with
+    /// it). `remember`: record the departure, for a public room (see
+    /// `rooms_for`). Returns whether they were a member.
+    pub async fn remove_member(
+        &self,
+        room: i64,
+        user: UserId,
+        remember: bool,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM room_members WHERE room_id = ? AND user_id = ?")
+            .bind(room)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
+        if remember {
+            sqlx::query(
+                "INSERT INTO room_departures (room_id, user_id, left_at) VALUES (?, ?, ?)
+                 ON CONFLICT (room_id, user_id) DO NOTHING",
+            )
+            .bind(room)
+            .bind(user.0)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -197,13 +239,14 @@ impl Db {
         Ok(rows.into_iter().map(member_row).collect())
     }
 
-    /// Members of a room with their read positions, by name.
-    pub async fn members(&self, room: i64) -> Result<Vec<(User, Seq)>, StoreError> {
+    /// Members of a room with their read positions, by name; at most `limit`.
+    pub async fn members(&self, room: i64, limit: u32) -> Result<Vec<(User, Seq)>, StoreError> {
         let rows = sqlx::query_as::<_, (i64, String, i64)>(
             "SELECT u.id, u.name, m.last_read_seq FROM room_members m JOIN users u ON u.id = m.user_id
-             WHERE m.room_id = ? ORDER BY u.name",
+             WHERE m.room_id = ? ORDER BY u.name LIMIT ?",
         )
         .bind(room)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         Ok(rows.into_iter().map(member_row).collect())

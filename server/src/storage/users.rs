@@ -81,6 +81,32 @@ impl Db {
 }
 
 impl Db {
+    /// Up to `limit` users whose name contains `query` (case-insensitive; an
+    /// empty query matches everyone), those starting with it first, then by
+    /// name. `%`, `_` and `\` in the query match themselves.
+    pub async fn search_users(&self, query: &str, limit: u32) -> Result<Vec<User>, StoreError> {
+        let escaped = query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let rows = sqlx::query_as::<_, (i64, String)>(
+            "SELECT id, name FROM users WHERE name LIKE ?1 ESCAPE '\\'
+             ORDER BY name NOT LIKE ?2 ESCAPE '\\', name LIMIT ?3",
+        )
+        .bind(format!("%{escaped}%"))
+        .bind(format!("{escaped}%"))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name)| User {
+                id: UserId(id),
+                name,
+            })
+            .collect())
+    }
+
     /// Every user, by id.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         Ok(sqlx::query_as::<_, UserRow>(

@@ -53,6 +53,11 @@ pub(super) async fn handle(
             .invite(user, &i.room, &i.user)
             .await
             .map(|()| Ack::Empty(Empty {})),
+        ClientMsg::RoomExit(e) => chat
+            .exit(user, &e.room)
+            .await
+            .map(|()| Ack::Empty(Empty {})),
+        ClientMsg::RoomMembers(m) => chat.members(user, &m.room).await.map(Ack::Members),
         ClientMsg::DmOpen(d) => chat
             .open_dm(user, &d.user)
             .await

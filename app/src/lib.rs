@@ -13,6 +13,7 @@
 //! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text.
+//! - [`drafts`]: the composer's unsent text per room; [`errors`]: errors in the user's words.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
 
@@ -21,6 +22,8 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
+pub mod errors;
 pub mod format;
 pub mod linkify;
 pub mod notifications;

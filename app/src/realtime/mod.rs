@@ -566,8 +566,9 @@ impl ChatClient {
 
     /// The session ended (this tab logged out, another tab of this browser
     /// did, or the server closed the socket with 4002): stops the connection
-    /// for good and forgets the messages waiting to go out, here and in
-    /// localStorage, so nobody signing in next on this browser finds them.
+    /// for good and forgets the messages waiting to go out and the drafts,
+    /// here and in localStorage, so nobody signing in next on this browser
+    /// finds them.
     pub fn end_session(&self) {
         self.disconnect();
         self.stores.with_value(|stores| {
@@ -576,6 +577,9 @@ impl ChatClient {
             }
         });
         self.persist_outbox();
+        if let Some(me) = self.me() {
+            crate::drafts::clear(me.id.0);
+        }
     }
 
     /// Tells this browser's other tabs that the session ended, so they go to

@@ -54,6 +54,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=state::session::SESSION_META content=state::session::session_json()/>
                 <meta name=state::history::HISTORY_META content=state::history::history_json()/>
+                // Message times in the reader's zone as they are parsed,
+                // before the first paint (see `format::LOCALISE_TIMES_JS`).
+                <script nonce=leptos::nonce::use_nonce() inner_html=format::LOCALISE_TIMES_JS></script>
                 // Content-hashed names when cargo-leptos hashed the bundle
                 // (`hash-files`); the server caches those files forever.
                 <HashedStylesheet id="leptos" options=options.clone()/>

@@ -67,8 +67,34 @@ pub fn local_date_time(ts: Timestamp, offset_minutes: i32) -> String {
     )
 }
 
+/// The script that puts the server-rendered message times into the reader's
+/// local time before the first paint. The server does not know the reader's
+/// time zone, so it renders each time in UTC next to its instant
+/// (`<time class="msg__time" datetime="…Z">`). This inline script, in the
+/// `<head>`, watches the document as it is parsed (a `MutationObserver`
+/// runs before the next paint) and rewrites each such time exactly as
+/// [`hh_mm`] and [`local_date_time`] do in the browser with
+/// [`local_offset_minutes`]; it stops at `DOMContentLoaded`, before the app
+/// hydrates. It changes only the text node's data, never the nodes (the
+/// hydration markers next to it must stay). The hydrated app keeps
+/// server-rendered text as it finds it, so both then agree.
+pub const LOCALISE_TIMES_JS: &str = "(function(){\
+var S='time.msg__time[datetime]',p=function(n){return(n<10?'0':'')+n};\
+function fix(t){var d=new Date(t.getAttribute('datetime'));if(isNaN(d.getTime()))return;\
+var hm=p(d.getHours())+':'+p(d.getMinutes()),n=t.firstChild;\
+if(n&&n.nodeType===3){if(n.data!==hm)n.data=hm}else if(!n)t.textContent=hm;\
+t.title=d.getFullYear()+'-'+p(d.getMonth()+1)+'-'+p(d.getDate())+' '+hm}\
+function scan(n){if(n.nodeType===3){n=n.parentNode;if(n&&n.matches&&n.matches(S))fix(n);return}\
+if(n.nodeType!==1)return;if(n.matches(S))fix(n);n.querySelectorAll(S).forEach(fix)}\
+var o=new MutationObserver(function(rs){rs.forEach(function(r){\
+if(r.type==='characterData')scan(r.target);else r.addedNodes.forEach(scan)})});\
+o.observe(document.documentElement,{childList:true,characterData:true,subtree:true});\
+document.addEventListener('DOMContentLoaded',function(){o.disconnect();\
+document.querySelectorAll(S).forEach(fix)})})();";
+
 /// The browser's UTC offset at `ts`, in minutes east of UTC. On the server
-/// (which never renders messages today) this is UTC.
+/// (which does not know the reader's zone) this is UTC; see
+/// [`LOCALISE_TIMES_JS`].
 pub fn local_offset_minutes(ts: Timestamp) -> i32 {
     #[cfg(feature = "hydrate")]
     if crate::in_browser() {

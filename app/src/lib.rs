@@ -14,6 +14,7 @@
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text;
 //!   [`paths`]: query components and the login page's `next`.
+//! - [`drafts`]: the composer's unsent text per room; [`errors`]: errors in the user's words.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
 
@@ -22,6 +23,8 @@
 
 pub mod api;
 pub mod components;
+pub mod drafts;
+pub mod errors;
 pub mod format;
 pub mod linkify;
 pub mod notifications;
@@ -53,6 +56,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=state::session::SESSION_META content=state::session::session_json()/>
                 <meta name=state::history::HISTORY_META content=state::history::history_json()/>
+                // Message times in the reader's zone as they are parsed,
+                // before the first paint (see `format::LOCALISE_TIMES_JS`).
+                <script nonce=leptos::nonce::use_nonce() inner_html=format::LOCALISE_TIMES_JS></script>
                 // Content-hashed names when cargo-leptos hashed the bundle
                 // (`hash-files`); the server caches those files forever.
                 <HashedStylesheet id="leptos" options=options.clone()/>

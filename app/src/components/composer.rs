@@ -3,11 +3,22 @@
 //! outbox ("Sending…") until the connection is back. Shows the
 //! message being replied to (Escape or × cancels), and tells the room we are
 //! typing: `typing:true` at most every 2 s, `typing:false` on send or blur.
+//!
+//! What is typed is kept: as the room's draft (see [`crate::drafts`]) on
+//! every keystroke, and across hydration: the server-rendered textarea works
+//! before the app is live (its Send button is disabled until then, and Enter
+//! only adds a line), and whatever it holds at hydration becomes the live
+//! composer's text instead of being reset.
+//!
+//! Near the length limit a counter shows how many characters are left; the
+//! notices under the composer are in plain words ([`crate::errors`]) and go
+//! away once their cause has.
 
 use leptos::ev::{KeyboardEvent, SubmitEvent};
 use leptos::prelude::*;
 use protocol::RoomName;
 
+use crate::errors::{chars_left, human, too_long};
 use crate::pages::chat::ReplyTarget;
 use crate::realtime::typing::TypingThrottle;
 use crate::realtime::{use_realtime, ConnectionState, SendError};
@@ -17,16 +28,42 @@ pub fn Composer(room: RoomName) -> impl IntoView {
     let client = use_realtime();
     let state = client.state();
     let online = move || state.get() == ConnectionState::Online;
+    // Empty on both sides of hydration; the text kept (typed before the app
+    // was live, or the room's draft) is put in once it is live.
     let text = RwSignal::new(String::new());
+    let live = RwSignal::new(false);
+    let typed_before_live = take_server_rendered_text();
+    let user_id = client.me().map(|u| u.id.0);
     // Why the last attempt was not sent.
     let problem = RwSignal::new(None::<SendError>);
     let textarea = NodeRef::<leptos::html::Textarea>::new();
-    let placeholder = format!("Message #{room}");
+    let placeholder = client.message_placeholder(&room);
     let replying = use_context::<ReplyTarget>()
         .map(|ReplyTarget(r)| r)
         .unwrap_or_else(|| RwSignal::new(None));
     let throttle = StoredValue::new(TypingThrottle::default());
     let room = StoredValue::new(room);
+    let keep_draft = move |draft: &str| {
+        if let Some(user) = user_id {
+            room.with_value(|r| crate::drafts::save(user, r, draft));
+        }
+    };
+    // Effects run in the browser only, once hydrated.
+    Effect::new(move |_| {
+        let kept = match typed_before_live.clone() {
+            Some(typed) => {
+                keep_draft(&typed);
+                typed
+            }
+            None => user_id
+                .map(|user| room.with_value(|r| crate::drafts::load(user, r)))
+                .unwrap_or_default(),
+        };
+        if !kept.is_empty() {
+            text.set(kept);
+        }
+        live.set(true);
+    });
 
     let focus = move || {
         #[cfg(feature = "hydrate")]
@@ -49,6 +86,7 @@ pub fn Composer(room: RoomName) -> impl IntoView {
         match sent {
             Ok(_) => {
                 text.set(String::new());
+                keep_draft("");
                 replying.set(None);
                 problem.set(None);
                 client.dismiss_error();
@@ -61,6 +99,7 @@ pub fn Composer(room: RoomName) -> impl IntoView {
     let on_input = move |ev| {
         let value = event_target_value(&ev);
         let blank = value.trim().is_empty();
+        keep_draft(&value);
         text.set(value);
         if blank {
             stop_typing();
@@ -101,14 +140,27 @@ pub fn Composer(room: RoomName) -> impl IntoView {
     // Leaving the room (or the page) ends our typing there.
     on_cleanup(stop_typing);
 
+    let left = move || text.with(|t| chars_left(t.trim().chars().count()));
+    // Each notice lasts only while its cause does.
     let local_problem = move || match problem.get()? {
-        // Only while it lasts: a reconnect makes it moot.
+        // A reconnect makes it moot.
         SendError::Offline if online() => None,
-        SendError::Offline => Some("Not connected: try again in a moment.".to_owned()),
-        SendError::Invalid(payload) => Some(payload.message),
+        SendError::Offline => Some("Not connected yet: try again in a moment.".to_owned()),
+        // Shortening the text clears it.
+        SendError::Invalid(payload) if payload.field.as_deref() == Some("text") => {
+            let over = left().filter(|n| *n < 0)?;
+            Some(too_long(over.unsigned_abs()))
+        }
+        SendError::Invalid(payload) => Some(human(&payload)),
     };
-    let server_error = move || client.last_error().get().map(|e| e.message);
+    let server_error = move || client.last_error().get().map(|e| human(&e));
     let notice = move || local_problem().or_else(server_error);
+    let counter = move || {
+        left().map(|n| match n {
+            0.. => format!("{n} characters left"),
+            _ => format!("{} too many", n.unsigned_abs()),
+        })
+    };
 
     view! {
         <Show when=move || replying.with(Option::is_some)>
@@ -126,7 +178,18 @@ pub fn Composer(room: RoomName) -> impl IntoView {
                 on:keydown=on_keydown
                 on:blur=move |_| stop_typing()
             ></textarea>
-            <button class="composer__send" type="submit">
+            <Show when=move || counter().is_some()>
+                <span
+                    class="composer__counter"
+                    data-over=move || left().is_some_and(|n| n < 0).to_string()
+                    aria-live="polite"
+                >
+                    {counter}
+                </span>
+            </Show>
+            // Disabled until the app is live: a click before then would
+            // submit the form as a page load and lose the text.
+            <button class="composer__send" type="submit" disabled=move || !live.get()>
                 "Send"
             </button>
         </form>
@@ -134,6 +197,31 @@ pub fn Composer(room: RoomName) -> impl IntoView {
             <p class="composer__notice" role="alert">{notice}</p>
         </Show>
     }
+}
+
+/// The text of the server-rendered composer, taken once by the composer that
+/// hydrates it: typed before the app was live, it must not be lost (the
+/// hydrated textarea's value is set from the composer's signal). `None` when
+/// it is blank, on the server, and for every later composer.
+fn take_server_rendered_text() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    if crate::in_browser() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use wasm_bindgen::JsCast;
+        static TAKEN: AtomicBool = AtomicBool::new(false);
+        if TAKEN.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        let value = document()
+            .query_selector("textarea.composer__input")
+            .ok()
+            .flatten()?
+            .dyn_into::<web_sys::HtmlTextAreaElement>()
+            .ok()?
+            .value();
+        return (!value.trim().is_empty()).then_some(value);
+    }
+    None
 }
 
 /// "Replying to aiko: …" above the composer, with a cancel button.

@@ -15,7 +15,9 @@
 //!   ([`liveness`]), reconnects with backoff ([`backoff`]; at once when the
 //!   browser comes back online or the tab becomes visible), pages missed
 //!   messages in with `since_seq`, and the [`outbox`] keeps messages written
-//!   while disconnected (in localStorage too) until they are acknowledged.
+//!   while disconnected (in localStorage too, shared by the user's tabs) until
+//!   they are acknowledged, and sends each room's in order, one at a time,
+//!   paced by the server's `retry_after_ms`, from the one tab that owns each.
 //! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`roster`], [`typing`],
 //!   [`backoff`], [`request_ids`] and [`url`] are the pure parts, unit-tested
 //!   on the host.
@@ -245,6 +247,12 @@ pub struct ChatClient {
     reconnect_in: RwSignal<Option<u64>>,
     /// Where `notification:*` and `system:announcement` events go.
     notifications: crate::notifications::NotificationCenter,
+    /// This tab's id, the owner of the outbox entries it writes (set when
+    /// the browser connects; empty on the server).
+    tab: StoredValue<outbox::TabId>,
+    /// When this tab last renewed its outbox lease (client clock, ms).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    lease_renewed: StoredValue<f64>,
     /// The socket driver. `web_sys` values are `!Send`, hence local storage.
     #[cfg(feature = "hydrate")]
     driver: StoredValue<Option<socket::Handle>, LocalStorage>,
@@ -267,6 +275,8 @@ impl ChatClient {
             goto: RwSignal::new(None),
             browser_online: RwSignal::new(true),
             reconnect_in: RwSignal::new(None),
+            tab: StoredValue::new(String::new()),
+            lease_renewed: StoredValue::new(f64::NEG_INFINITY),
             #[cfg(feature = "hydrate")]
             driver: StoredValue::new_local(None),
         }
@@ -524,7 +534,11 @@ impl ChatClient {
             }
             // Drop (and so close) the old connection before opening the new one.
             self.disconnect();
-            self.restore_outbox();
+            if self.tab.with_value(String::is_empty) {
+                self.tab.set_value(format!("{:016x}", socket::random_u64()));
+                self.follow_page_hide();
+            }
+            self.outbox_housekeeping(true);
             self.browser_online.set(socket::browser_online());
             let handle = socket::Driver::start(url, *self);
             self.driver.set_value(Some(handle));
@@ -578,44 +592,169 @@ impl ChatClient {
             .with_value(|me| me.as_ref().map(|me| outbox::storage_key(me.id.0)))
     }
 
-    /// Puts the messages a previous page left unsent back into their rooms'
-    /// outboxes (pending; they go out once their room is joined).
+    /// This tab's id (empty on the server).
+    fn tab_id(&self) -> outbox::TabId {
+        self.tab.get_value()
+    }
+
+    /// Follows the outbox every tab of this user shares (see [`outbox`]):
+    /// adopts the entries of tabs that are gone if this tab is the one to,
+    /// then takes the shared list into each room's outbox. Returns the
+    /// rooms whose outbox changed (their next message may be due).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn sync_outbox(&self) -> Vec<RoomName> {
+        #[cfg(feature = "hydrate")]
+        if let Some((key, storage)) = self.outbox_key().zip(socket::storage()) {
+            let me = self.tab_id();
+            let mut shared = storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .map(|json| outbox::decode(&json))
+                .unwrap_or_default();
+            if outbox::adopt(&mut shared, &me, &self.live_tabs(&storage)) {
+                let _ = storage.set_item(&key, &outbox::encode(&shared));
+            }
+            let mut by_room: HashMap<RoomName, Vec<outbox::Stored>> = HashMap::new();
+            for s in shared {
+                by_room.entry(s.room.clone()).or_default().push(s);
+            }
+            let mut rooms: Vec<RoomName> = self.stores.with_value(|s| s.keys().cloned().collect());
+            rooms.extend(
+                by_room
+                    .keys()
+                    .filter(|r| !rooms.contains(r))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+            return rooms
+                .into_iter()
+                .filter(|room| {
+                    let list = by_room.remove(room).unwrap_or_default();
+                    update_if(self.store(room).outbox, |o| o.sync(list, &me))
+                })
+                .collect();
+        }
+        Vec::new()
+    }
+
+    /// The tabs of this user whose outbox lease runs (this one included once
+    /// it renewed); expired leases are removed on the way.
     #[cfg(feature = "hydrate")]
-    fn restore_outbox(&self) {
-        let Some(key) = self.outbox_key() else { return };
-        let Some(json) = socket::storage().and_then(|s| s.get_item(&key).ok().flatten()) else {
-            return;
+    fn live_tabs(&self, storage: &web_sys::Storage) -> std::collections::HashSet<outbox::TabId> {
+        let Some(prefix) = self.lease_prefix() else {
+            return Default::default();
         };
-        for stored in outbox::decode(&json) {
-            let store = self.store(&stored.room);
-            update_if(store.outbox, |o| o.restore(stored));
+        let now = now_ms();
+        let mut leases = Vec::new();
+        for i in 0..storage.length().unwrap_or(0) {
+            let Some(key) = storage.key(i).ok().flatten() else {
+                continue;
+            };
+            let Some(tab) = key.strip_prefix(&prefix) else {
+                continue;
+            };
+            let expires = storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0);
+            leases.push((tab.to_owned(), expires, key));
+        }
+        for (_, expires, key) in &leases {
+            if *expires <= now {
+                let _ = storage.remove_item(key);
+            }
+        }
+        outbox::live_tabs(leases.into_iter().map(|(t, e, _)| (t, e)), now)
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn lease_prefix(&self) -> Option<String> {
+        self.me
+            .with_value(|me| me.as_ref().map(|me| outbox::lease_prefix(me.id.0)))
+    }
+
+    /// Renews this tab's outbox lease when due (or now, with `force`) and
+    /// follows the shared outbox (adopting orphans). Returns the rooms whose
+    /// outbox changed. Called every second by the socket's ticker.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn outbox_housekeeping(&self, force: bool) -> Vec<RoomName> {
+        #[cfg(feature = "hydrate")]
+        {
+            let now = now_ms();
+            if force || now - self.lease_renewed.get_value() >= outbox::LEASE_RENEW_MS {
+                self.lease_renewed.set_value(now);
+                if let Some((prefix, storage)) = self.lease_prefix().zip(socket::storage()) {
+                    let expires = now + outbox::LEASE_MS;
+                    let _ = storage
+                        .set_item(&format!("{prefix}{}", self.tab_id()), &expires.to_string());
+                }
+                return self.sync_outbox();
+            }
+        }
+        let _ = force;
+        Vec::new()
+    }
+
+    /// Leaving the page releases this tab's lease at once, so that a reload
+    /// (or another tab) takes over its unsent messages without waiting for
+    /// the lease to run out.
+    #[cfg(feature = "hydrate")]
+    fn follow_page_hide(&self) {
+        let client = *self;
+        let handle = window_event_listener_untyped("pagehide", move |_| client.release_lease());
+        // Kept for the page's lifetime, like the client.
+        std::mem::forget(handle);
+    }
+
+    fn release_lease(&self) {
+        #[cfg(feature = "hydrate")]
+        if let Some((prefix, storage)) = self.lease_prefix().zip(socket::storage()) {
+            let _ = storage.remove_item(&format!("{prefix}{}", self.tab_id()));
         }
     }
 
-    /// Writes every room's outbox to localStorage (removes the key when all
-    /// are empty). A no-op on the server.
-    fn persist_outbox(&self) {
+    /// Writes the entries this tab owns to the shared outbox, keeping the
+    /// other tabs' entries except `dropped` (discarded here). A no-op on the
+    /// server.
+    fn persist_outbox_dropping(&self, dropped: &[RequestId]) {
         #[cfg(feature = "hydrate")]
         {
-            let Some(key) = self.outbox_key() else { return };
-            let Some(storage) = socket::storage() else {
+            let Some((key, storage)) = self.outbox_key().zip(socket::storage()) else {
                 return;
             };
-            let json = self.stores.with_value(|stores| {
-                let mut all: Vec<outbox::Outgoing> = Vec::new();
-                for store in stores.values() {
-                    store
-                        .outbox
-                        .with_untracked(|o| all.extend(o.items().iter().cloned()));
-                }
-                all.sort_by_key(|o| o.ts);
-                (!all.is_empty()).then(|| outbox::encode(&all))
+            let me = self.tab_id();
+            let mine: Vec<outbox::Stored> = self.stores.with_value(|stores| {
+                stores
+                    .values()
+                    .flat_map(|store| {
+                        store
+                            .outbox
+                            .with_untracked(|o| o.owned_by(&me).collect::<Vec<_>>())
+                    })
+                    .collect()
             });
-            let _ = match json {
-                Some(json) => storage.set_item(&key, &json),
-                None => storage.remove_item(&key),
+            let shared = storage
+                .get_item(&key)
+                .ok()
+                .flatten()
+                .map(|json| outbox::decode(&json))
+                .unwrap_or_default();
+            let list = outbox::write_back(shared, &me, mine, dropped);
+            let _ = if list.is_empty() {
+                storage.remove_item(&key)
+            } else {
+                storage.set_item(&key, &outbox::encode(&list))
             };
         }
+        let _ = dropped;
+    }
+
+    /// Writes the entries this tab owns to the shared outbox.
+    fn persist_outbox(&self) {
+        self.persist_outbox_dropping(&[]);
     }
 
     /// Fetches `GET /api/rooms` and adds each room (browser only).
@@ -651,8 +790,9 @@ impl ChatClient {
 
     /// The session ended (this tab logged out, another tab of this browser
     /// did, or the server closed the socket with 4002): stops the connection
-    /// for good and forgets the messages waiting to go out, here and in
-    /// localStorage, so nobody signing in next on this browser finds them.
+    /// for good and forgets the messages waiting to go out and the drafts,
+    /// here and in localStorage, so nobody signing in next on this browser
+    /// finds them.
     pub fn end_session(&self) {
         self.disconnect();
         self.stores.with_value(|stores| {
@@ -660,7 +800,14 @@ impl ChatClient {
                 store.outbox.try_set(Outbox::default());
             }
         });
-        self.persist_outbox();
+        self.release_lease();
+        #[cfg(feature = "hydrate")]
+        if let Some((key, storage)) = self.outbox_key().zip(socket::storage()) {
+            let _ = storage.remove_item(&key);
+        }
+        if let Some(me) = self.me() {
+            crate::drafts::clear(me.id.0);
+        }
     }
 
     /// Tells this browser's other tabs that the session ended, so they go to
@@ -684,6 +831,23 @@ impl ChatClient {
                 .and_then(|k| k.as_string());
             if key.as_deref() == Some(SESSION_ENDED_KEY) {
                 client.session_ended_elsewhere();
+                return;
+            }
+            // Another tab wrote the shared outbox or its lease (a `null` key:
+            // storage cleared): follow it, and send what became due here.
+            let outbox_key = client.outbox_key();
+            let lease_prefix = client.lease_prefix();
+            let ours = match key.as_deref() {
+                None => true,
+                Some(k) => {
+                    outbox_key.as_deref() == Some(k)
+                        || lease_prefix.as_deref().is_some_and(|p| k.starts_with(p))
+                }
+            };
+            if ours {
+                for room in client.sync_outbox() {
+                    client.flush_outbox(&room);
+                }
             }
         });
         // Kept for the page's lifetime, like the client.
@@ -740,8 +904,9 @@ impl ChatClient {
         #[cfg(feature = "hydrate")]
         if let Some(id) = self.with_driver(|d| d.next_id()) {
             let store = self.store(room);
+            let me = self.tab_id();
             update_if(store.outbox, |o| {
-                o.push(id.clone(), send, reply.map(reply_ref), now_ms() as i64);
+                o.push(id.clone(), send, reply.map(reply_ref), now_ms() as i64, &me);
                 true
             });
             self.persist_outbox();
@@ -753,33 +918,42 @@ impl ChatClient {
     }
 
     /// Sends a failed message again, with the same request id (now if the
-    /// room is joined, otherwise once it is).
+    /// room is joined, otherwise once it is), from this tab.
     pub fn retry(&self, room: &RoomName, id: &RequestId) {
-        if update_if(self.store(room).outbox, |o| o.retry(id)) {
+        let me = self.tab_id();
+        if update_if(self.store(room).outbox, |o| o.retry(id, &me)) {
+            self.persist_outbox();
             self.flush_outbox(room);
         }
     }
 
-    /// Sends what waits in `room`'s outbox, if the room is joined.
+    /// Sends `room`'s next waiting message, if it is this tab's turn and the
+    /// room is joined.
     fn flush_outbox(&self, room: &RoomName) {
         #[cfg(feature = "hydrate")]
         self.with_driver(|d| d.flush_outbox(room));
         let _ = room;
     }
 
-    /// Forgets a failed message.
+    /// Forgets a failed message, in every tab (whichever tab wrote it).
     pub fn discard(&self, room: &RoomName, id: &RequestId) {
         if update_if(self.store(room).outbox, |o| o.remove(id)) {
-            self.persist_outbox();
+            self.persist_outbox_dropping(std::slice::from_ref(id));
+            self.flush_outbox(room);
         }
     }
 
     #[cfg(feature = "hydrate")]
     fn arm_send_timeout(&self, room: RoomName, id: RequestId, attempt: u32) {
         let store = self.store(&room);
+        let client = *self;
         set_timeout(
             move || {
-                update_if(store.outbox, |o| o.timed_out(&id, attempt));
+                // Failed, in every tab; the next message may go.
+                if update_if(store.outbox, |o| o.timed_out(&id, attempt)) {
+                    client.persist_outbox();
+                    client.flush_outbox(&room);
+                }
             },
             std::time::Duration::from_millis(outbox::SEND_TIMEOUT_MS),
         );

@@ -1,14 +1,31 @@
 //! Messages on their way to the server, shown in the list before they are
-//! stored: pending until their `ack`, failed on an `error` or
-//! [`SEND_TIMEOUT_MS`] after actually being sent, and retried with the *same*
-//! request id (the server deduplicates `chat:send` by id, so a retry can
-//! never store a copy).
+//! stored. The rules, each meant literally:
 //!
-//! A message written while disconnected waits here as pending (not sent);
-//! it goes out once the room is joined again. A send in flight when the
-//! connection drops goes back to waiting. The entries survive a page reload
-//! through [`encode`] / [`decode`] (the browser keeps them in localStorage
-//! under [`storage_key`]).
+//! - **In order.** A room's messages go out in the order they were written,
+//!   one at a time: the next is sent only when the one before is stored (its
+//!   `ack`) or has failed. A later message never overtakes an earlier pending
+//!   one, whichever tab wrote it.
+//! - **Paced.** A send refused with `rate_limited` is not a failure: it goes
+//!   back to waiting and the room's sending pauses for `retry_after_ms`
+//!   ([`Outbox::rate_limited`]), then resumes with the same message.
+//! - **One owner.** Every entry belongs to the tab that wrote it (its
+//!   [`TabId`]); only that tab sends it. Entries of a tab that is gone (its
+//!   lease expired or was released, see [`live_tabs`]) are adopted by one
+//!   live tab, the one with the smallest id ([`adopt`]). Request ids make a
+//!   resend idempotent (the server deduplicates `chat:send` by id), so even a
+//!   wrongly presumed dead tab cannot store a copy.
+//! - **Failed means failed.** A refused send, or one unanswered for
+//!   [`SEND_TIMEOUT_MS`] after it went out, is failed in every tab and is
+//!   never sent again unless someone presses Retry (which makes that tab its
+//!   owner). **Discard** removes it everywhere.
+//!
+//! Every tab of a user shares the entries through one localStorage entry,
+//! [`storage_key`] (a list of [`Stored`]); a tab writes the entries it owns
+//! from memory and leaves the others' as it finds them ([`write_back`]), and
+//! follows the others' writes through the `storage` event ([`Outbox::sync`]).
+//! The entry is per user and removed at logout.
+
+use std::collections::HashSet;
 
 use protocol::client::ChatSend;
 use protocol::server::ReplyRef;
@@ -17,6 +34,16 @@ use serde::{Deserialize, Serialize};
 
 /// How long a send may stay unacknowledged before it shows as failed.
 pub const SEND_TIMEOUT_MS: u64 = 5_000;
+
+/// How long a tab's claim on its entries lasts without renewal.
+pub const LEASE_MS: f64 = 30_000.0;
+
+/// How often a live tab renews its lease (well inside [`LEASE_MS`], even for
+/// a background tab whose timers the browser slows to once a second).
+pub const LEASE_RENEW_MS: f64 = 5_000.0;
+
+/// A tab of the browser: random per page load.
+pub type TabId = String;
 
 /// Where an outgoing message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -46,17 +73,19 @@ pub struct Outgoing {
     /// The quoted message, for showing the reply before it is stored.
     pub reply: Option<ReplyRef>,
     pub state: OutgoingState,
+    /// The tab that sends it.
+    pub owner: TabId,
     /// Whether it went out on the current connection (and so may time out).
     pub sent: bool,
     /// How many times it went out; a timer only fails its own attempt.
     pub attempt: u32,
-    /// Why it failed, when the server said.
+    /// Why it failed, in the user's words.
     pub error: Option<String>,
     /// When it was written (client clock).
     pub ts: Timestamp,
 }
 
-/// What survives a reload of one outgoing message.
+/// What every tab (and the next page load) knows of one outgoing message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stored {
     pub room: RoomName,
@@ -68,6 +97,13 @@ pub struct Stored {
     pub reply: Option<ReplyRef>,
     #[serde(default)]
     pub ts: Timestamp,
+    /// The owning tab; empty (entries from before tabs) means nobody's.
+    #[serde(default)]
+    pub owner: TabId,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 impl From<&Outgoing> for Stored {
@@ -79,6 +115,33 @@ impl From<&Outgoing> for Stored {
             reply_to: o.send.reply_to,
             reply: o.reply.clone(),
             ts: o.ts,
+            owner: o.owner.clone(),
+            failed: o.state == OutgoingState::Failed,
+            error: o.error.clone(),
+        }
+    }
+}
+
+impl From<Stored> for Outgoing {
+    fn from(s: Stored) -> Self {
+        Self {
+            id: s.id,
+            send: ChatSend {
+                room: s.room,
+                text: s.text,
+                reply_to: s.reply_to,
+            },
+            reply: s.reply,
+            state: if s.failed {
+                OutgoingState::Failed
+            } else {
+                OutgoingState::Pending
+            },
+            owner: s.owner,
+            sent: false,
+            attempt: 0,
+            error: s.error,
+            ts: s.ts,
         }
     }
 }
@@ -88,10 +151,15 @@ pub fn storage_key(user_id: i64) -> String {
     format!("hibiki.outbox.v1.{user_id}")
 }
 
-/// The stored form of every entry.
-pub fn encode<'a>(items: impl IntoIterator<Item = &'a Outgoing>) -> String {
-    let stored: Vec<Stored> = items.into_iter().map(Stored::from).collect();
-    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".to_owned())
+/// The prefix of the lease keys of `user`'s tabs (one key per tab, written
+/// by that tab only, so tabs never overwrite each other's).
+pub fn lease_prefix(user_id: i64) -> String {
+    format!("hibiki.outbox-tab.v1.{user_id}.")
+}
+
+/// The stored form of entries.
+pub fn encode(items: &[Stored]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// The entries of a stored outbox; anything unreadable yields nothing.
@@ -99,10 +167,59 @@ pub fn decode(json: &str) -> Vec<Stored> {
     serde_json::from_str(json).unwrap_or_default()
 }
 
+/// The tabs whose lease (`(tab, expires_at)`) runs at `now`.
+pub fn live_tabs(leases: impl IntoIterator<Item = (TabId, f64)>, now: f64) -> HashSet<TabId> {
+    leases
+        .into_iter()
+        .filter(|(_, expires)| *expires > now)
+        .map(|(tab, _)| tab)
+        .collect()
+}
+
+/// Gives `me` the entries whose owner is not a live tab, if `me` is the
+/// live tab with the smallest id (so exactly one tab adopts them). Returns
+/// whether any entry changed hands.
+pub fn adopt(stored: &mut [Stored], me: &str, live: &HashSet<TabId>) -> bool {
+    if live.iter().any(|tab| tab.as_str() < me) {
+        return false;
+    }
+    let mut changed = false;
+    for s in stored
+        .iter_mut()
+        .filter(|s| s.owner != me && !live.contains(&s.owner))
+    {
+        s.owner = me.to_owned();
+        changed = true;
+    }
+    changed
+}
+
+/// The list a tab writes back: the stored entries of other tabs (minus
+/// those it `dropped`: discarded here), then every entry it owns, from
+/// memory (`mine`), oldest first. An entry of its own that is no longer in
+/// memory (stored, or discarded) thereby leaves the list.
+pub fn write_back(
+    stored: Vec<Stored>,
+    me: &str,
+    mine: Vec<Stored>,
+    dropped: &[RequestId],
+) -> Vec<Stored> {
+    let kept: HashSet<&RequestId> = mine.iter().map(|s| &s.id).collect();
+    let mut out: Vec<Stored> = stored
+        .into_iter()
+        .filter(|s| s.owner != me && !kept.contains(&s.id) && !dropped.contains(&s.id))
+        .collect();
+    out.extend(mine);
+    out.sort_by_key(|s| s.ts);
+    out
+}
+
 /// The outgoing messages of one room, oldest first.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outbox {
     items: Vec<Outgoing>,
+    /// No send before this time (client clock, ms): the server asked to wait.
+    paused_until: Option<f64>,
 }
 
 impl Outbox {
@@ -114,13 +231,31 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// Records a message to send with `id` (pending, not sent yet).
-    pub fn push(&mut self, id: RequestId, send: ChatSend, reply: Option<ReplyRef>, ts: Timestamp) {
+    /// The entries `me` owns, in their stored form.
+    pub fn owned_by(&self, me: &str) -> impl Iterator<Item = Stored> + '_ {
+        let me = me.to_owned();
+        self.items
+            .iter()
+            .filter(move |o| o.owner == me)
+            .map(Stored::from)
+    }
+
+    /// Records a message `me` writes, to send with `id` (pending, not sent
+    /// yet; after every earlier one).
+    pub fn push(
+        &mut self,
+        id: RequestId,
+        send: ChatSend,
+        reply: Option<ReplyRef>,
+        ts: Timestamp,
+        me: &str,
+    ) {
         self.items.push(Outgoing {
             id,
             send,
             reply,
             state: OutgoingState::Pending,
+            owner: me.to_owned(),
             sent: false,
             attempt: 0,
             error: None,
@@ -128,28 +263,24 @@ impl Outbox {
         });
     }
 
-    /// Adds an entry restored from storage (pending, not sent) unless its id
-    /// is already here. Returns whether it was added.
-    pub fn restore(&mut self, stored: Stored) -> bool {
-        if self.position(&stored.id).is_some() {
-            return false;
+    /// The one entry to send now, if any: the oldest pending entry, when it
+    /// is `me`'s and not already out, and the room is not paused. An earlier
+    /// pending entry (in flight, or another tab's) holds back every later
+    /// one; failed entries hold back nothing.
+    pub fn next_to_send(&self, me: &str, now: f64) -> Option<(RequestId, ChatSend)> {
+        if self.paused_until.is_some_and(|until| now < until) {
+            return None;
         }
-        let send = ChatSend {
-            room: stored.room,
-            text: stored.text,
-            reply_to: stored.reply_to,
-        };
-        self.push(stored.id, send, stored.reply, stored.ts);
-        true
+        let head = self
+            .items
+            .iter()
+            .find(|o| o.state == OutgoingState::Pending)?;
+        (head.owner == me && !head.sent).then(|| (head.id.clone(), head.send.clone()))
     }
 
-    /// The entries waiting to go out, oldest first.
-    pub fn to_send(&self) -> Vec<(RequestId, ChatSend)> {
-        self.items
-            .iter()
-            .filter(|o| o.state == OutgoingState::Pending && !o.sent)
-            .map(|o| (o.id.clone(), o.send.clone()))
-            .collect()
+    /// When a pause asked by the server ends, if one is running at `now`.
+    pub fn paused_until(&self, now: f64) -> Option<f64> {
+        self.paused_until.filter(|until| now < *until)
     }
 
     /// The entry went out: returns its attempt number (for its timer).
@@ -201,7 +332,8 @@ impl Outbox {
         }
     }
 
-    /// The server refused the send.
+    /// The server refused the send (not for its rate: see
+    /// [`Self::rate_limited`]).
     pub fn failed(&mut self, id: &RequestId, reason: Option<String>) -> bool {
         match self.position(id) {
             Some(at) if self.items[at].state == OutgoingState::Pending => {
@@ -212,6 +344,23 @@ impl Outbox {
             }
             _ => false,
         }
+    }
+
+    /// The server refused the send for its rate: it waits again, first in
+    /// line, and the room pauses until `now + retry_after_ms`. Returns whether
+    /// the entry was in flight.
+    pub fn rate_limited(&mut self, id: &RequestId, retry_after_ms: u64, now: f64) -> bool {
+        let Some(at) = self.position(id) else {
+            return false;
+        };
+        let item = &mut self.items[at];
+        if item.state != OutgoingState::Pending || !item.sent {
+            return false;
+        }
+        item.sent = false;
+        let until = now + retry_after_ms as f64;
+        self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
+        true
     }
 
     /// The timer of `attempt` fired: fails the entry if that attempt is still
@@ -233,9 +382,10 @@ impl Outbox {
         }
     }
 
-    /// Marks a failed entry pending (waiting to go out again with the same
-    /// id). Returns whether it was failed.
-    pub fn retry(&mut self, id: &RequestId) -> bool {
+    /// Marks a failed entry pending again, owned by `me` (the tab whose user
+    /// pressed Retry sends it, with the same id). Returns whether it was
+    /// failed.
+    pub fn retry(&mut self, id: &RequestId, me: &str) -> bool {
         let Some(at) = self.position(id) else {
             return false;
         };
@@ -244,6 +394,7 @@ impl Outbox {
             return false;
         }
         item.state = OutgoingState::Pending;
+        item.owner = me.to_owned();
         item.sent = false;
         item.error = None;
         true
@@ -259,12 +410,48 @@ impl Outbox {
             None => false,
         }
     }
+
+    /// Follows the shared list (`stored`: this room's entries) as another
+    /// tab left it. `me`'s own pending entries stay as they are, even when
+    /// missing (a write of another tab may not have seen them yet; ours puts
+    /// them back), unless another tab now owns one that is not in flight
+    /// here. Anything else is as stored: added, updated (failed, adopted,
+    /// retried elsewhere) or gone (stored, or discarded). Returns whether
+    /// anything changed.
+    pub fn sync(&mut self, stored: Vec<Stored>, me: &str) -> bool {
+        let before = self.items.clone();
+        let mut stored = stored;
+        self.items.retain_mut(|item| {
+            let at = stored.iter().position(|s| s.id == item.id);
+            let mine_pending = item.owner == me && item.state == OutgoingState::Pending;
+            match at {
+                None => mine_pending,
+                Some(at) => {
+                    let s = stored.swap_remove(at);
+                    if !(mine_pending && (item.sent || s.owner == me)) {
+                        let sent = item.sent && s.owner == me;
+                        let attempt = item.attempt;
+                        *item = Outgoing::from(s);
+                        item.sent = sent;
+                        item.attempt = attempt;
+                    }
+                    true
+                }
+            }
+        });
+        self.items.extend(stored.into_iter().map(Outgoing::from));
+        self.items.sort_by_key(|o| o.ts);
+        self.items != before
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use protocol::RoomName;
+
+    const ME: &str = "tab-a";
+    const OTHER: &str = "tab-b";
 
     fn id(s: &str) -> RequestId {
         RequestId::parse(s).expect("valid id")
@@ -285,44 +472,104 @@ mod tests {
             .collect()
     }
 
+    fn ids(o: &Outbox) -> Vec<&str> {
+        o.items().iter().map(|i| i.id.as_str()).collect()
+    }
+
+    fn next(o: &Outbox) -> Option<String> {
+        o.next_to_send(ME, 0.0).map(|(i, _)| i.as_str().to_owned())
+    }
+
     /// Pushes and sends at once.
     fn push_sent(o: &mut Outbox, i: &str, text: &str, ts: Timestamp) {
-        o.push(id(i), send(text), None, ts);
+        o.push(id(i), send(text), None, ts, ME);
         assert_eq!(o.mark_sent(&id(i)), Some(1));
+    }
+
+    fn stored(i: &str, owner: &str, ts: Timestamp) -> Stored {
+        let mut o = Outbox::default();
+        o.push(id(i), send(i), None, ts, owner);
+        Stored::from(&o.items()[0])
     }
 
     #[test]
     fn pending_then_acked() {
         let mut o = Outbox::default();
-        o.push(id("a-1"), send("hi"), None, 0);
+        o.push(id("a-1"), send("hi"), None, 0, ME);
         assert_eq!(states(&o), [("a-1", OutgoingState::Pending, 0)]);
-        assert_eq!(o.to_send().len(), 1);
+        assert_eq!(next(&o).as_deref(), Some("a-1"));
         assert_eq!(o.mark_sent(&id("a-1")), Some(1));
         assert_eq!(o.mark_sent(&id("a-1")), None, "already in flight");
-        assert!(o.to_send().is_empty());
-        assert_eq!(states(&o), [("a-1", OutgoingState::Pending, 1)]);
+        assert_eq!(next(&o), None);
         assert!(o.acked(&id("a-1")));
         assert!(o.is_empty());
         assert!(!o.acked(&id("a-1")), "a second ack is a no-op");
     }
 
     #[test]
-    fn error_fails_and_retry_reuses_the_id() {
+    fn one_at_a_time_in_the_order_written() {
+        let mut o = Outbox::default();
+        for (n, i) in ["a-1", "a-2", "a-3"].into_iter().enumerate() {
+            o.push(id(i), send(i), None, n as i64, ME);
+        }
+        assert_eq!(next(&o).as_deref(), Some("a-1"));
+        o.mark_sent(&id("a-1"));
+        assert_eq!(next(&o), None, "a-2 waits for a-1's answer");
+        assert!(o.acked(&id("a-1")));
+        assert_eq!(next(&o).as_deref(), Some("a-2"));
+        o.mark_sent(&id("a-2"));
+        // A failure does not hold the rest back.
+        assert!(o.failed(&id("a-2"), Some("gone".into())));
+        assert_eq!(next(&o).as_deref(), Some("a-3"));
+    }
+
+    #[test]
+    fn rate_limited_sends_wait_and_go_first_after_the_pause() {
+        let mut o = Outbox::default();
+        o.push(id("a-1"), send("one"), None, 0, ME);
+        o.push(id("a-2"), send("two"), None, 1, ME);
+        o.mark_sent(&id("a-1"));
+        assert!(o.rate_limited(&id("a-1"), 250, 1_000.0));
+        assert!(!o.rate_limited(&id("a-1"), 250, 1_000.0), "not in flight");
+        assert_eq!(states(&o)[0], ("a-1", OutgoingState::Pending, 1));
+        assert_eq!(o.paused_until(1_000.0), Some(1_250.0));
+        assert_eq!(o.next_to_send(ME, 1_249.0), None, "paused");
+        let (again, _) = o.next_to_send(ME, 1_250.0).expect("resumes");
+        assert_eq!(again.as_str(), "a-1", "the same message, first");
+        assert_eq!(o.paused_until(1_250.0), None);
+        assert_eq!(o.mark_sent(&again), Some(2));
+        assert!(!o.timed_out(&again, 1), "the first attempt's timer is moot");
+    }
+
+    #[test]
+    fn another_tabs_entries_are_never_sent_here_and_hold_later_ones_back() {
+        let mut o = Outbox::default();
+        assert!(o.sync(vec![stored("b-1", OTHER, 0)], ME));
+        o.push(id("a-1"), send("mine"), None, 1, ME);
+        assert_eq!(ids(&o), ["b-1", "a-1"]);
+        assert_eq!(next(&o), None, "b-1 is the other tab's, and first");
+        assert_eq!(o.mark_sent(&id("a-1")), Some(1));
+        assert!(o.connection_lost());
+        // The other tab got b-1 stored: it leaves the list.
+        assert!(o.sync(vec![stored("a-1", ME, 1)], ME));
+        assert_eq!(next(&o).as_deref(), Some("a-1"));
+    }
+
+    #[test]
+    fn error_fails_and_retry_reuses_the_id_and_takes_ownership() {
         let mut o = Outbox::default();
         push_sent(&mut o, "a-1", "hi", 0);
-        assert!(o.failed(&id("a-1"), Some("rate limited".into())));
-        assert_eq!(o.items()[0].error.as_deref(), Some("rate limited"));
-        assert!(o.to_send().is_empty(), "failed entries wait for Retry");
-        assert!(o.retry(&id("a-1")), "failed entries can be retried");
-        let again = o.to_send();
-        assert_eq!(again.len(), 1);
+        assert!(o.failed(&id("a-1"), Some("refused".into())));
+        assert_eq!(o.items()[0].error.as_deref(), Some("refused"));
+        assert_eq!(next(&o), None, "failed entries wait for Retry");
+        // Retry pressed in another tab: that tab owns and sends it.
+        assert!(o.retry(&id("a-1"), OTHER));
+        assert_eq!(next(&o), None);
         assert_eq!(
-            (again[0].0.as_str(), again[0].1.text.as_str()),
-            ("a-1", "hi")
+            o.next_to_send(OTHER, 0.0).map(|(_, s)| s.text),
+            Some("hi".into())
         );
-        assert_eq!(o.mark_sent(&id("a-1")), Some(2));
-        assert_eq!(states(&o), [("a-1", OutgoingState::Pending, 2)]);
-        assert!(!o.retry(&id("a-1")), "pending entries are not retried");
+        assert!(!o.retry(&id("a-1"), ME), "pending entries are not retried");
     }
 
     #[test]
@@ -330,7 +577,7 @@ mod tests {
         let mut o = Outbox::default();
         push_sent(&mut o, "a-1", "hi", 0);
         assert!(o.timed_out(&id("a-1"), 1));
-        assert!(o.retry(&id("a-1")));
+        assert!(o.retry(&id("a-1"), ME));
         assert_eq!(o.mark_sent(&id("a-1")), Some(2));
         assert!(!o.timed_out(&id("a-1"), 1), "the first timer is stale");
         assert_eq!(o.items()[0].state, OutgoingState::Pending);
@@ -348,10 +595,7 @@ mod tests {
         push_sent(&mut o, "a-2", "same", 1);
         push_sent(&mut o, "a-3", "other", 2);
         assert!(o.echoed("same", None));
-        assert_eq!(
-            o.items().iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
-            ["a-2", "a-3"]
-        );
+        assert_eq!(ids(&o), ["a-2", "a-3"]);
         assert!(
             !o.echoed("same", Some(MessageId(4))),
             "reply target must match"
@@ -362,7 +606,7 @@ mod tests {
     #[test]
     fn offline_entries_never_time_out_and_lost_sends_go_again() {
         let mut o = Outbox::default();
-        o.push(id("a-1"), send("queued"), None, 0);
+        o.push(id("a-1"), send("queued"), None, 0, ME);
         assert!(!o.timed_out(&id("a-1"), 0), "not sent: no timeout");
         assert!(!o.echoed("queued", None), "not sent: not an echo");
         assert_eq!(o.mark_sent(&id("a-1")), Some(1));
@@ -371,8 +615,7 @@ mod tests {
             !o.timed_out(&id("a-1"), 1),
             "the lost attempt's timer is moot"
         );
-        assert_eq!(o.items()[0].state, OutgoingState::Pending);
-        assert_eq!(o.to_send().len(), 1, "waits to go out again");
+        assert_eq!(next(&o).as_deref(), Some("a-1"), "waits to go out again");
         assert_eq!(o.mark_sent(&id("a-1")), Some(2));
         assert!(
             o.timed_out(&id("a-1"), 2),
@@ -381,38 +624,108 @@ mod tests {
     }
 
     #[test]
-    fn storage_round_trip_keeps_the_original_ids() {
+    fn failed_and_discarded_mean_the_same_in_every_tab() {
+        // Tab A's message failed; tab B sees it failed and discards it.
+        let mut a = Outbox::default();
+        push_sent(&mut a, "a-1", "doomed", 0);
+        a.failed(&id("a-1"), None);
+        let shared: Vec<Stored> = a.owned_by(ME).collect();
+        let mut b = Outbox::default();
+        assert!(b.sync(shared.clone(), OTHER));
+        assert_eq!(b.items()[0].state, OutgoingState::Failed);
+        assert_eq!(b.next_to_send(OTHER, 0.0), None, "failed: nobody sends it");
+        assert!(b.remove(&id("a-1")));
+        let after = write_back(shared, OTHER, b.owned_by(OTHER).collect(), &[id("a-1")]);
+        assert!(after.is_empty());
+        // Tab A follows: gone there too, and never sent.
+        assert!(a.sync(after, ME));
+        assert!(a.is_empty());
+    }
+
+    #[test]
+    fn sync_keeps_my_pending_entries_a_stale_write_missed() {
         let mut o = Outbox::default();
-        o.push(id("a-1"), send("first"), None, 5);
+        o.push(id("a-1"), send("mine"), None, 5, ME);
+        assert!(o.sync(vec![stored("b-1", OTHER, 1)], ME));
+        assert_eq!(ids(&o), ["b-1", "a-1"], "added in the order written");
+        assert!(!o.sync(vec![stored("b-1", OTHER, 1)], ME), "no change");
+        // Written back, the missing entry is there again.
+        let list = write_back(
+            vec![stored("b-1", OTHER, 1)],
+            ME,
+            o.owned_by(ME).collect(),
+            &[],
+        );
+        assert_eq!(
+            list.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            ["b-1", "a-1"]
+        );
+    }
+
+    #[test]
+    fn an_adopted_entry_is_sent_by_its_new_owner_only() {
+        let mut o = Outbox::default();
+        o.push(id("a-1"), send("mine"), None, 0, ME);
+        // Another tab adopted it (this one looked gone): yield it.
+        assert!(o.sync(vec![stored("a-1", OTHER, 0)], ME));
+        assert_eq!(next(&o), None);
+        // An entry in flight here stays ours until answered.
+        let mut p = Outbox::default();
+        push_sent(&mut p, "a-2", "mine", 0);
+        assert!(!p.sync(vec![stored("a-2", OTHER, 0)], ME));
+        assert_eq!(p.items()[0].owner, ME);
+    }
+
+    #[test]
+    fn orphans_go_to_the_smallest_live_tab() {
+        let leases = vec![
+            ("tab-a".to_owned(), 2_000.0),
+            ("tab-b".to_owned(), 2_000.0),
+            ("tab-0".to_owned(), 999.0),
+        ];
+        let live = live_tabs(leases, 1_000.0);
+        assert_eq!(live.len(), 2, "tab-0's lease ran out");
+        let mut list = vec![stored("x-1", "tab-0", 0), stored("b-1", "tab-b", 1)];
+        assert!(!adopt(&mut list, "tab-b", &live), "tab-a is smaller");
+        assert!(adopt(&mut list, "tab-a", &live));
+        assert_eq!(list[0].owner, "tab-a");
+        assert_eq!(list[1].owner, "tab-b", "a live tab keeps its own");
+        assert!(!adopt(&mut list, "tab-a", &live), "nothing left to adopt");
+    }
+
+    #[test]
+    fn storage_round_trip_keeps_ids_owners_and_failures() {
+        let mut o = Outbox::default();
+        o.push(id("a-1"), send("first"), None, 5, ME);
         let mut reply = send("second");
         reply.reply_to = Some(MessageId(9));
-        o.push(id("a-2"), reply, None, 6);
-        assert_eq!(o.mark_sent(&id("a-2")), Some(1));
-        let json = encode(o.items());
+        o.push(id("a-2"), reply, None, 6, ME);
+        o.mark_sent(&id("a-2"));
+        o.failed(&id("a-2"), Some("refused".into()));
+        let list: Vec<Stored> = o.owned_by(ME).collect();
+        let json = encode(&list);
         assert!(json.contains("\"room\":\"general\""), "{json}");
         assert!(json.contains("\"reply_to\":9"), "{json}");
-        let stored = decode(&json);
-        assert_eq!(stored.len(), 2);
-
+        assert!(json.contains("\"failed\":true"), "{json}");
+        let back = decode(&json);
+        assert_eq!(back, list);
         let mut restored = Outbox::default();
-        for s in stored.clone() {
-            assert!(restored.restore(s));
-        }
-        assert!(!restored.restore(stored[0].clone()), "no duplicate ids");
-        let out = restored.to_send();
+        assert!(restored.sync(back, ME));
         assert_eq!(
-            out.iter()
-                .map(|(i, s)| (i.as_str(), s.text.as_str(), s.reply_to))
-                .collect::<Vec<_>>(),
+            states(&restored),
             [
-                ("a-1", "first", None),
-                ("a-2", "second", Some(MessageId(9)))
+                ("a-1", OutgoingState::Pending, 0),
+                ("a-2", OutgoingState::Failed, 0)
             ]
         );
-        assert_eq!(encode(restored.items()), json, "stable encoding");
+        assert_eq!(encode(&restored.owned_by(ME).collect::<Vec<_>>()), json);
 
+        // Entries stored before tabs had owners are nobody's: adopted.
+        let old = decode(r#"[{"room":"general","id":"a-9","text":"old","ts":1}]"#);
+        assert_eq!(old[0].owner, "");
         assert!(decode("not json").is_empty());
         assert!(decode("[{\"room\":\"no spaces allowed\"}]").is_empty());
         assert_eq!(storage_key(7), "hibiki.outbox.v1.7");
+        assert_eq!(lease_prefix(7), "hibiki.outbox-tab.v1.7.");
     }
 }

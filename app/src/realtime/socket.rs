@@ -143,6 +143,9 @@ pub(super) struct Driver {
     pending: HashMap<RequestId, Pending>,
     /// Rooms with a `room:join` in flight.
     joining: HashSet<RoomName>,
+    /// Rooms whose sending is paused by the server, with a timer set to
+    /// resume it.
+    resuming: HashSet<RoomName>,
     ids: RequestIds,
     this: Weak<RefCell<Driver>>,
 }
@@ -164,6 +167,7 @@ impl Driver {
                 attempt: 0,
                 pending: HashMap::new(),
                 joining: HashSet::new(),
+                resuming: HashSet::new(),
                 ids: RequestIds::new(random_u64()),
                 this: this.clone(),
             })
@@ -199,25 +203,48 @@ impl Driver {
         self.ids.next_id()
     }
 
-    /// Sends the messages waiting in `room`'s outbox (with their own ids) if
-    /// the room is joined; each gets its send timeout.
+    /// Sends `room`'s next message (with its own id) if the room is joined
+    /// and it is this tab's turn (see [`super::outbox::Outbox::next_to_send`]:
+    /// one at a time, in order); it gets its send timeout. Its answer sends
+    /// the one after.
     pub(super) fn flush_outbox(&mut self, room: &RoomName) {
         if !self.client.is_online(room) {
             return;
         }
         let store = self.client.store(room);
-        for (id, send) in store.outbox.with_untracked(|o| o.to_send()) {
-            if self.send_chat(send, Some(id.clone())).is_err() {
-                break;
+        let me = self.client.tab_id();
+        let now = super::now_ms();
+        let Some((id, send)) = store.outbox.with_untracked(|o| o.next_to_send(&me, now)) else {
+            // Paused by the server: resume when the pause ends (one timer).
+            let until = store.outbox.with_untracked(|o| o.paused_until(now));
+            if let Some(until) = until {
+                if self.resuming.insert(room.clone()) {
+                    let this = self.this.clone();
+                    let room = room.clone();
+                    let wait = Duration::from_millis((until - now).ceil() as u64 + 1);
+                    set_timeout(
+                        move || {
+                            with_driver(&this, |d| {
+                                d.resuming.remove(&room);
+                                d.flush_outbox(&room);
+                            })
+                        },
+                        wait,
+                    );
+                }
             }
-            let mut attempt = None;
-            update_if(store.outbox, |o| {
-                attempt = o.mark_sent(&id);
-                attempt.is_some()
-            });
-            if let Some(attempt) = attempt {
-                self.client.arm_send_timeout(room.clone(), id, attempt);
-            }
+            return;
+        };
+        if self.send_chat(send, Some(id.clone())).is_err() {
+            return;
+        }
+        let mut attempt = None;
+        update_if(store.outbox, |o| {
+            attempt = o.mark_sent(&id);
+            attempt.is_some()
+        });
+        if let Some(attempt) = attempt {
+            self.client.arm_send_timeout(room.clone(), id, attempt);
         }
     }
 
@@ -249,6 +276,10 @@ impl Driver {
             update_if(self.client.reconnect_in, |n| {
                 std::mem::replace(n, left) != left
             });
+        }
+        // The outbox lease is renewed whatever the socket (see `outbox`).
+        for room in self.client.outbox_housekeeping(false) {
+            self.flush_outbox(&room);
         }
         if !self.is_open() {
             return;
@@ -492,11 +523,13 @@ impl Driver {
                 store.loading_older.try_set(false);
             }
             (Pending::Send { .. }, Ack::Sent(sent)) => {
-                let store = self.client.store(&sent.message.room);
+                let room = sent.message.room.clone();
+                let store = self.client.store(&room);
                 update_if(store.messages, |l| feed::insert(l, sent.message));
                 if update_if(store.outbox, |o| o.acked(&id)) {
                     self.client.persist_outbox();
                 }
+                self.flush_outbox(&room);
             }
             (Pending::Members { room }, Ack::Members(list)) => {
                 let store = self.client.store(&room);
@@ -622,6 +655,7 @@ impl Driver {
                     let reply_to = message.reply_to.as_ref().map(|r| r.id);
                     if update_if(store.outbox, |o| o.echoed(&message.text, reply_to)) {
                         self.client.persist_outbox();
+                        self.flush_outbox(&room);
                     }
                 }
                 let author = message.author.id;
@@ -729,15 +763,30 @@ impl Driver {
                 }
             }
             Some(Pending::Send { room }) => {
-                if let Some(id) = id {
-                    let reason = Some(payload.message);
-                    update_if(self.client.store(&room).outbox, |o| o.failed(&id, reason));
+                let Some(id) = id else { return };
+                let outbox = self.client.store(&room).outbox;
+                if payload.code == ErrorCode::RateLimited {
+                    // Not a failure: the same message goes again, first,
+                    // once the server's pause is over.
+                    let wait = payload.retry_after_ms.unwrap_or(1_000);
+                    if update_if(outbox, |o| o.rate_limited(&id, wait, super::now_ms())) {
+                        self.flush_outbox(&room);
+                    }
+                    return;
                 }
+                let reason = Some(crate::errors::human(&payload));
+                if update_if(outbox, |o| o.failed(&id, reason)) {
+                    self.client.persist_outbox();
+                }
+                self.flush_outbox(&room);
             }
             Some(Pending::Older { room }) => {
                 self.client.store(&room).loading_older.try_set(false);
                 self.client.last_error.try_set(Some(payload));
             }
+            // Typing and read receipts are paced by the next keystroke or
+            // message anyway: their rate limit is nothing to show.
+            Some(Pending::Request(_)) | None if payload.code == ErrorCode::RateLimited => {}
             _ => {
                 self.client.last_error.try_set(Some(payload));
             }
@@ -891,7 +940,7 @@ fn with_driver(this: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
 }
 
 /// 64 random bits from `Math.random()` (two 32-bit halves).
-fn random_u64() -> u64 {
+pub(super) fn random_u64() -> u64 {
     let half = || (js_sys::Math::random() * 4_294_967_296.0) as u64;
     (half() << 32) | half()
 }

@@ -278,3 +278,19 @@ export async function announce(request: APIRequestContext, text: string): Promis
   });
   expect(res.status(), await res.text()).toBe(202);
 }
+
+/**
+ * Holds every `/pkg/*.wasm` request of `page` until the returned `release()`
+ * is called: the page shows its server-rendered HTML and is not live (not
+ * hydrated) until then, as on a slow link. Navigate with
+ * `waitUntil: 'domcontentloaded'` meanwhile (`load` may wait for the wasm).
+ */
+export async function holdWasm(page: Page): Promise<() => void> {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/pkg/*.wasm', async (route) => {
+    await released;
+    await route.continue();
+  });
+  return release;
+}

@@ -289,7 +289,11 @@ mod tests {
             day + 1,
             "00:40 the next day in UTC+14"
         );
-        assert_eq!(local_day(TS, -11 * 60), day, "23:40 the same day in UTC-11");
+        assert_eq!(
+            local_day(TS, -11 * 60),
+            day - 1,
+            "23:40 the day before in UTC-11"
+        );
         assert_eq!(local_day(0, 0), 0);
         assert_eq!(local_day(-1, 0), -1);
     }

@@ -13,7 +13,8 @@
 //! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text;
-//!   [`paths`]: query components and the login page's `next`.
+//!   [`paths`]: query components and the login page's `next`;
+//!   [`timeline`]: the message list's rows (author groups, day separators, unread divider).
 //! - [`drafts`]: the composer's unsent text per room; [`errors`]: errors in the user's words.
 //!
 //! Wire types come from the `protocol` crate; no JSON is written by hand here.
@@ -32,6 +33,7 @@ pub mod pages;
 pub mod paths;
 pub mod realtime;
 pub mod state;
+pub mod timeline;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -44,6 +46,10 @@ use crate::pages::not_found::NotFound;
 use crate::realtime::provide_realtime_context;
 use crate::state::session::provide_session_context;
 
+/// The page description search engines and link previews show.
+pub const DESCRIPTION: &str =
+    "Hibiki: realtime team chat with rooms, direct messages and notifications.";
+
 /// The HTML document the server renders around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -53,6 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content=DESCRIPTION/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name=state::session::SESSION_META content=state::session::session_json()/>
                 <meta name=state::history::HISTORY_META content=state::history::history_json()/>

@@ -2,19 +2,25 @@
 //! Leptos, never as HTML), with `http(s)` links as `<a>` elements built as
 //! DOM nodes; CSS keeps its line breaks. A reply shows a quote of the
 //! original that jumps to it.
+//!
+//! The controls inside a message (reply, quote, links) are out of the Tab
+//! order (`tabindex="-1"`) until the message itself is focused: the list is
+//! one Tab stop with arrow keys between messages (see `message_list`).
 
 use leptos::prelude::*;
 use protocol::server::ReplyRef;
 use protocol::{RequestId, RoomName, Seq};
 
 use crate::components::avatar::Avatar;
-use crate::components::message_list::MessageRow;
+use crate::components::icon::{Icon, IconKind};
+use crate::components::message_list::{ShowMessage, Target};
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
 use crate::linkify::{segments, Segment};
 use crate::pages::chat::ReplyTarget;
 use crate::realtime::outbox::{Outgoing, OutgoingState};
 use crate::realtime::use_realtime;
 use crate::state::session::use_session;
+use crate::timeline::MessageRow;
 
 /// The `id` of a message's element, the target of reply quotes.
 pub fn message_dom_id(seq: Seq) -> String {
@@ -46,10 +52,7 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
     let title = local_date_time(message.ts, offset);
     let author = message.author.name.clone();
     let reply_target = use_context::<ReplyTarget>();
-    let quote = message
-        .reply_to
-        .clone()
-        .map(|r| view! { <Quote reply=r room=message.room.clone()/> });
+    let quote = message.reply_to.clone().map(|r| view! { <Quote reply=r/> });
     let text = message_text(&message.text);
     let on_reply = {
         let message = message.clone();
@@ -80,10 +83,21 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                 <p class="msg__text">{text}</p>
             </div>
             <div class="msg__actions">
-                <button class="msg__action" type="button" aria-label="Reply" title="Reply" on:click=on_reply>
-                    <span aria-hidden="true">"↩"</span>
+                <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
+                    <Icon kind=IconKind::Reply/>
                 </button>
             </div>
+        </li>
+    }
+}
+
+/// A day's heading: "Today", "Yesterday", a weekday or a date (a heading,
+/// so screen readers can move from day to day).
+#[component]
+pub fn DaySeparator(label: String) -> impl IntoView {
+    view! {
+        <li class="messages__day">
+            <h2 class="messages__day-label">{label}</h2>
         </li>
     }
 }
@@ -98,10 +112,7 @@ pub fn OutgoingItem(item: Outgoing) -> impl IntoView {
     let failed = item.state == OutgoingState::Failed;
     let status = if failed { "Failed" } else { "Sending…" };
     let detail = item.error.clone().map(|e| format!(": {e}"));
-    let quote = item
-        .reply
-        .clone()
-        .map(|r| view! { <Quote reply=r room=room.clone()/> });
+    let quote = item.reply.clone().map(|r| view! { <Quote reply=r/> });
     let actions = failed.then(|| {
         let (room2, id2) = (room.clone(), id.clone());
         view! {
@@ -138,19 +149,22 @@ pub fn OutgoingItem(item: Outgoing) -> impl IntoView {
 /// The quote of the answered message: a button that scrolls to the original
 /// and highlights it.
 #[component]
-fn Quote(reply: ReplyRef, room: RoomName) -> impl IntoView {
-    let client = use_realtime();
+fn Quote(reply: ReplyRef) -> impl IntoView {
+    let show = use_context::<ShowMessage>();
     let seq = reply.seq;
     let on_click = move |_| {
         if !jump_to(seq) {
-            // Not loaded yet: fetch older messages; a second click finds it.
-            client.load_older(&room);
+            // Not loaded yet: the list pages back to it, then shows it.
+            if let Some(ShowMessage(target)) = show {
+                target.set(Some(Target::Message(seq)));
+            }
         }
     };
     view! {
         <button
             class="msg__quote"
             type="button"
+            tabindex="-1"
             title="Show the original message"
             on:click=on_click
         >
@@ -208,7 +222,7 @@ fn message_text(text: &str) -> impl IntoView {
                 .into_any()
             }
             Segment::Link(url) => view! {
-                <a class="msg__link" href=url.to_owned() target="_blank" rel="noopener noreferrer">
+                <a class="msg__link" href=url.to_owned() target="_blank" rel="noopener noreferrer" tabindex="-1">
                     {url.to_owned()}
                 </a>
             }

@@ -10,6 +10,7 @@ use leptos::html;
 use leptos::prelude::*;
 use protocol::server::{Notification, NotificationKind};
 
+use crate::components::icon::{Icon, IconKind};
 use crate::format::{hh_mm, local_date_time, local_offset_minutes};
 use crate::notifications::list::{badge_text, bell_label};
 use crate::notifications::{use_notifications, NotificationCenter};
@@ -240,13 +241,14 @@ pub fn JobProgress(progress: u8) -> impl IntoView {
     }
 }
 
-/// A glyph per kind (decorative; the title says what it is).
-pub fn kind_icon(kind: NotificationKind) -> &'static str {
-    match kind {
-        NotificationKind::Mention => "@",
-        NotificationKind::Dm => "✉",
-        NotificationKind::System => "📣",
-        NotificationKind::Job => "⚙",
-        NotificationKind::Custom => "•",
-    }
+/// An icon per kind (decorative; the title says what it is).
+pub fn kind_icon(kind: NotificationKind) -> impl IntoView {
+    let icon = match kind {
+        NotificationKind::Mention => IconKind::Mention,
+        NotificationKind::Dm => IconKind::Mail,
+        NotificationKind::System => IconKind::Megaphone,
+        NotificationKind::Job => IconKind::Gear,
+        NotificationKind::Custom => IconKind::Dot,
+    };
+    view! { <Icon kind=icon/> }
 }

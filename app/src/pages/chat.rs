@@ -14,10 +14,13 @@ use protocol::RoomName;
 
 use crate::components::composer::Composer;
 use crate::components::connection_status::{ConnectionBanner, ConnectionStatus};
+use crate::components::icon::{Icon, IconKind};
 use crate::components::member_list::MemberList;
 use crate::components::message_list::MessageList;
 use crate::components::notification_bell::NotificationBell;
+use crate::components::page_title::PageTitle;
 use crate::components::sidebar::Sidebar;
+use crate::components::skip_links::{SkipLinks, COMPOSER_ID};
 use crate::components::toasts::{AnnouncementBanner, Toasts};
 use crate::components::typing_indicator::TypingIndicator;
 use crate::components::user_menu::UserMenu;
@@ -107,7 +110,11 @@ pub fn ChatPage() -> impl IntoView {
     });
 
     view! {
+        <PageTitle room/>
         <div class="app" on:keydown=on_keydown>
+            <Show when=move || room.with(Option::is_some)>
+                <SkipLinks/>
+            </Show>
             <header class="topbar">
                 <button
                     class="topbar__toggle topbar__toggle--rooms"
@@ -118,7 +125,7 @@ pub fn ChatPage() -> impl IntoView {
                     aria-expanded=move || sidebar_open.get().to_string()
                     on:click=move |_| sidebar_open.update(|o| *o = !*o)
                 >
-                    <span aria-hidden="true">"☰"</span>
+                    <Icon kind=IconKind::Menu/>
                 </button>
                 <span class="topbar__brand">"Hibiki"</span>
                 <RoomTitle room/>
@@ -230,8 +237,11 @@ fn RoomView(room: RoomName, members_open: RwSignal<bool>) -> impl IntoView {
                     <p class="room__problem" role="alert">{problem}</p>
                 </Show>
                 <MessageList room=room.clone()/>
-                <TypingIndicator room=room.clone()/>
-                <Composer room=room.clone()/>
+                // The skip link's target; `display: contents`, so no box of its own.
+                <div id=COMPOSER_ID class="room__compose">
+                    <TypingIndicator room=room.clone()/>
+                    <Composer room=room.clone()/>
+                </div>
             </main>
             <MemberList room=room.clone() open=members_open/>
         </Show>

@@ -164,6 +164,10 @@ pub struct RoomStore {
     /// Each member's read position.
     pub reads: RwSignal<Vec<ReadMark>>,
     pub unread: RwSignal<u64>,
+    /// The first message the reader had not read when they came to the room
+    /// (where the "New messages" divider goes); the message list clears it
+    /// when the reader leaves the room.
+    pub unread_from: RwSignal<Option<Seq>>,
     /// Whether this connection has joined the room.
     pub joined: RwSignal<bool>,
     /// Older messages exist before the first loaded one.
@@ -186,6 +190,7 @@ impl RoomStore {
             typing: RwSignal::new(Vec::new()),
             reads: RwSignal::new(Vec::new()),
             unread: RwSignal::new(0),
+            unread_from: RwSignal::new(None),
             joined: RwSignal::new(false),
             has_more: RwSignal::new(false),
             loading_older: RwSignal::new(false),
@@ -198,6 +203,23 @@ impl RoomStore {
     pub fn refused(&self) -> Signal<Option<ErrorPayload>> {
         let error = self.join_error;
         Signal::derive(move || error.get().filter(|e| join_refused_for_good(e.code)))
+    }
+}
+
+impl RoomStore {
+    /// Notes that `unread` messages up to `last_seq` are unread: the first of
+    /// them becomes [`Self::unread_from`] unless an earlier one is already
+    /// noted. Seqs have no gaps, so the first unread is `last_seq - unread + 1`.
+    pub fn note_unread(&self, last_seq: Seq, unread: u64) {
+        if let Some(first) = crate::timeline::first_unread(last_seq, unread) {
+            update_if(self.unread_from, |from| {
+                let changed = from.is_none_or(|f| first < f);
+                if changed {
+                    *from = Some(first);
+                }
+                changed
+            });
+        }
     }
 }
 
@@ -413,6 +435,10 @@ impl ChatClient {
             self.with_driver(|d| d.send_focus());
         }
         if self.visible.get_untracked() {
+            let unread = store.unread.get_untracked();
+            if let Some(last) = store.messages.with_untracked(|m| feed::last_seq(m)) {
+                store.note_unread(last, unread);
+            }
             store.unread.set(0);
         }
         self.ensure_joined(&room);
@@ -422,11 +448,12 @@ impl ChatClient {
     /// created room or an opened DM) and joins it if the user is a member.
     pub fn add_room(&self, info: RoomInfo) {
         let room = info.name.clone();
-        let (unread, member) = (info.unread, info.member);
+        let (unread, member, last_seq) = (info.unread, info.member, info.last_seq);
         update_if(self.rooms, |list| {
             rooms::upsert(list, RoomEntry::from(info))
         });
         let store = self.store(&room);
+        store.note_unread(last_seq, unread);
         store
             .unread
             .set(if self.viewing(&room) { 0 } else { unread });

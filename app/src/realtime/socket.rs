@@ -565,11 +565,12 @@ impl Driver {
     /// driver through the client).
     fn add_room(&mut self, info: RoomInfo) {
         let room = info.name.clone();
-        let (unread, member) = (info.unread, info.member);
+        let (unread, member, last_seq) = (info.unread, info.member, info.last_seq);
         update_if(self.client.rooms, |list| {
             rooms::upsert(list, rooms::RoomEntry::from(info))
         });
         let store = self.client.store(&room);
+        store.note_unread(last_seq, unread);
         if !store.joined.get_untracked() {
             store.unread.try_set(if self.client.viewing(&room) {
                 0
@@ -610,6 +611,7 @@ impl Driver {
                 presence::apply_read(reads, mark.user, mark.seq) | changed
             })
         });
+        store.note_unread(joined.last_seq, joined.unread);
         let viewing = self.client.viewing(&room);
         store
             .unread
@@ -677,6 +679,9 @@ impl Driver {
                     let next = rooms::unread_after_message(*n, is_new, own, viewing);
                     std::mem::replace(n, next) != next
                 });
+                if store.unread.get_untracked() > 0 {
+                    store.note_unread(seq, 1);
+                }
             }
             ServerEvent::ChatTyping(t) => {
                 if self.client.is_me(&t.user) {

@@ -294,3 +294,56 @@ export async function holdWasm(page: Page): Promise<() => void> {
   });
   return release;
 }
+
+/**
+ * Stores `texts` in `room` (in order) as the page's signed-in user over a
+ * WebSocket of its own opened inside the page (the session cookie
+ * authenticates it), and resolves once every message is acknowledged, i.e.
+ * stored. Hundreds of messages take a moment this way, where the composer
+ * would take minutes. Stay under the test server's frame burst
+ * (`HIBIKI_FRAME_BURST`, 500 per connection).
+ */
+export async function seedMessages(page: Page, room: string, texts: string[]): Promise<void> {
+  await page.evaluate(
+    async ({ room, texts }) => {
+      const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+      const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+      const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+      ws.onmessage = (event) => {
+        const frame = JSON.parse(String(event.data));
+        const w = waiting.get(frame.id);
+        if (!w) return;
+        waiting.delete(frame.id);
+        if (frame.type === 'ack') w.resolve();
+        else w.reject(new Error(`${frame.id}: ${JSON.stringify(frame.payload)}`));
+      };
+      const request = (id: string, type: string, payload: unknown) =>
+        new Promise<void>((resolve, reject) => {
+          waiting.set(id, { resolve, reject });
+          ws.send(JSON.stringify({ type, id, payload }));
+        });
+      await new Promise((resolve, reject) => {
+        ws.onopen = resolve;
+        ws.onerror = () => reject(new Error('seed socket failed'));
+      });
+      // Request ids unique to this call: the server answers a repeated
+      // `chat:send` id with the message first stored under it.
+      const tag = `seed${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+      await request(`${tag}-join`, 'room:join', { room });
+      // One after another: the room's seqs follow the order of `texts`.
+      for (let i = 0; i < texts.length; i++) {
+        await request(`${tag}-${i}`, 'chat:send', { room, text: texts[i] });
+      }
+      ws.close();
+    },
+    { room, texts },
+  );
+}
+
+/** Creates a public room named `prefix-<unique tag>` as the context's user; returns its name. */
+export async function createRoom(context: BrowserContext, prefix: string): Promise<string> {
+  const name = `${prefix}-${uid()}`.toLowerCase();
+  const res = await context.request.post('/api/rooms', { data: { name, private: false } });
+  expect(res.status(), await res.text()).toBe(201);
+  return name;
+}

@@ -32,7 +32,7 @@ use protocol::client::{
 use protocol::envelope::RawFrame;
 use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
-use protocol::{ClientEnvelope, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
+use protocol::{ClientEnvelope, ErrorCode, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};

@@ -94,6 +94,20 @@ pub struct Config {
     )]
     pub api_key: Vec<String>,
 
+    /// The bus between nodes: `redis://[:password@]host:port[/db]`. Unset
+    /// (the default): one node, in-process fan-out.
+    #[arg(long, env = "HIBIKI_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// The Redis pub/sub channel the nodes of one cluster share.
+    #[arg(long, env = "HIBIKI_REDIS_CHANNEL", default_value = "hibiki")]
+    pub redis_channel: String,
+
+    /// This node's name in `/health`, the logs and the bus. Default:
+    /// `hostname-pid`.
+    #[arg(long, env = "HIBIKI_NODE_ID")]
+    pub node_id: Option<String>,
+
     #[command(flatten)]
     pub limits: Limits,
 }
@@ -216,6 +230,18 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_HASH_QUEUE", default_value_t = 128)]
     pub hash_queue: usize,
 
+    /// With a shared bus: how long (milliseconds) a chat message is held
+    /// while its predecessor has not arrived, before the gap is read from
+    /// the store.
+    #[arg(long, env = "HIBIKI_ORDER_HOLD_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub order_hold_ms: u64,
+
+    /// With a shared bus: a node not heard from for this long (milliseconds)
+    /// is gone and its users go offline on the other nodes. Heartbeats go
+    /// out every third of it.
+    #[arg(long, env = "HIBIKI_NODE_TTL_MS", default_value_t = 6_000, value_parser = clap::value_parser!(u64).range(300..=600_000))]
+    pub node_ttl_ms: u64,
+
     /// Time allowed for connections to close on shutdown, in seconds.
     #[arg(long, env = "HIBIKI_SHUTDOWN_GRACE_S", default_value_t = 10)]
     pub shutdown_grace_s: u64,
@@ -247,6 +273,13 @@ impl Limits {
     }
     pub fn header_timeout(&self) -> Duration {
         Duration::from_secs(self.header_timeout_s)
+    }
+    /// The cluster's clocks: hold-back time and node TTL.
+    pub fn cluster_timing(&self) -> crate::cluster::Timing {
+        crate::cluster::Timing {
+            hold: Duration::from_millis(self.order_hold_ms),
+            node_ttl: Duration::from_millis(self.node_ttl_ms),
+        }
     }
     /// The hub's clocks: typing TTL and presence tick.
     pub fn hub_timing(&self) -> crate::hub::Timing {

@@ -10,6 +10,9 @@
 //! - [`ws`]: the per-socket task and message dispatch.
 //! - [`hub`]: connections, rooms, fan-out, presence batches and typing
 //!   expiry; no I/O (its timers run in `hub::run_timers`).
+//! - [`bus`]: the transport between nodes (in-process, or Redis pub/sub).
+//! - [`cluster`]: fan-out across nodes: publish once, deliver locally, order
+//!   chat messages and repair gaps from the store, cluster-wide presence.
 //! - [`chat`]: the chat domain, the only place that persists then publishes.
 //! - [`notify`]: notifications: store then push (WebSocket and SSE), the
 //!   mention/DM/announcement triggers and the publish API's domain side.
@@ -22,8 +25,10 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bus;
 pub mod chat;
 mod clock;
+pub mod cluster;
 pub mod config;
 pub mod error;
 pub mod http;
@@ -38,7 +43,9 @@ pub mod telemetry;
 pub mod ws;
 
 use crate::auth::{password, Keys, Sessions};
+use crate::bus::{Bus, BusCounters, LocalBus, NodeId, RedisBus};
 use crate::chat::Chat;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, KeyedLimiter, Rate};
@@ -134,13 +141,11 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         capacity: n.max(1.0),
         per_second: n / 60.0,
     };
-    let chat = Chat::new(Hub::with_timing(l.hub_timing()), db.clone());
-    let sessions = Sessions::new(
-        db.clone(),
-        keys.clone(),
-        chat.hub().clone(),
-        chat.notifier().streams().clone(),
-    );
+    let shutdown = ShutdownToken::new();
+    let tasks = TaskTracker::new();
+    let cluster = cluster(&config, &db, &shutdown, &tasks)?;
+    let chat = Chat::new(cluster.clone(), db.clone());
+    let sessions = Sessions::new(db.clone(), keys.clone(), cluster);
     Ok(AppState {
         leptos_options: leptos_options(&config, addr),
         chat,
@@ -154,13 +159,64 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         room_create_limiter: Arc::new(KeyedLimiter::new(per_minute(l.room_create_per_min))),
         dummy_hash: dummy_hash.into(),
         hasher,
-        shutdown: ShutdownToken::new(),
-        tasks: TaskTracker::new(),
+        shutdown,
+        tasks,
         started: Instant::now(),
         db,
         keys,
         config: Arc::new(config),
     })
+}
+
+/// This node on its bus: in-process by default, Redis pub/sub with
+/// `HIBIKI_REDIS_URL` (then the subscriber task runs until shutdown).
+fn cluster(
+    config: &Config,
+    db: &Db,
+    shutdown: &ShutdownToken,
+    tasks: &TaskTracker,
+) -> Result<Cluster, ServerError> {
+    let l = &config.limits;
+    let node = NodeId::from_config(config.node_id.as_deref());
+    let counters = Arc::new(BusCounters::default());
+    let hub = Hub::with_timing(l.hub_timing());
+    let streams = notify::Streams::default();
+    let Some(url) = &config.redis_url else {
+        let bus: Box<dyn Bus> = Box::new(LocalBus);
+        return Ok(Cluster::new(
+            node,
+            hub,
+            streams,
+            bus,
+            counters,
+            l.cluster_timing(),
+        ));
+    };
+    let (incoming, received) = tokio::sync::mpsc::channel(4096);
+    let bus = RedisBus::start(
+        url,
+        config.redis_channel.clone(),
+        incoming,
+        counters.clone(),
+        shutdown.clone(),
+    )
+    .map_err(|e| ServerError::Startup(e.to_string()))?;
+    tracing::info!(%node, channel = %config.redis_channel, "Redis bus");
+    let cluster = Cluster::new(
+        node,
+        hub,
+        streams,
+        Box::new(bus),
+        counters,
+        l.cluster_timing(),
+    );
+    tasks.spawn(cluster::run(
+        cluster.clone(),
+        db.clone(),
+        received,
+        shutdown.clone(),
+    ));
+    Ok(cluster)
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {

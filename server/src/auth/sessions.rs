@@ -15,9 +15,8 @@
 //! deleted by hand) goes unnoticed.
 
 use super::{AuthUser, Keys, TokenError};
+use crate::cluster::Cluster;
 use crate::error::AppError;
-use crate::hub::Hub;
-use crate::notify::Streams;
 use crate::storage::{now_ms, Db, NewSession, StoreError};
 use protocol::{User, UserId};
 use std::collections::HashMap;
@@ -40,9 +39,9 @@ pub struct Sessions {
 struct Inner {
     db: Db,
     keys: Keys,
-    hub: Hub,
-    streams: Streams,
-    cache: Mutex<Cache>,
+    cluster: Cluster,
+    /// Shared with the cluster, which drops a session ended on another node.
+    cache: Arc<Mutex<Cache>>,
 }
 
 #[derive(Default)]
@@ -70,20 +69,24 @@ struct Live {
 }
 
 impl Sessions {
-    pub fn new(db: Db, keys: Keys, hub: Hub, streams: Streams) -> Self {
+    pub fn new(db: Db, keys: Keys, cluster: Cluster) -> Self {
+        let cache: Arc<Mutex<Cache>> = Arc::default();
+        let shared = cache.clone();
+        cluster.on_session_ended(Box::new(move |sid| {
+            lock(&shared).forget(std::slice::from_ref(&sid.to_owned()));
+        }));
         Self {
             inner: Arc::new(Inner {
                 db,
                 keys,
-                hub,
-                streams,
-                cache: Mutex::default(),
+                cluster,
+                cache,
             }),
         }
     }
 
     fn cache(&self) -> MutexGuard<'_, Cache> {
-        self.inner.cache.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner.cache)
     }
 
     /// Starts a session for `user` (just logged in or registered) and returns
@@ -211,21 +214,27 @@ impl Sessions {
     /// connections. In this order, a WebSocket registering concurrently
     /// either is found here or finds the session revoked when it checks
     /// again after registering (`ws::connection`).
+    /// On every node (the cluster tells the others to do the same).
     fn forget(&self, user: UserId, sids: &[String]) {
-        {
-            let mut cache = self.cache();
-            cache.revocations += 1;
-            for sid in sids {
-                cache.entries.remove(sid);
-            }
-        }
+        self.cache().forget(sids);
         for sid in sids {
-            let sockets = self
-                .inner
-                .hub
-                .close_session(user, sid, protocol::close::SESSION_ENDED);
-            let streams = self.inner.streams.close_session(user, sid);
+            let (sockets, streams) = self.inner.cluster.end_session(user, sid);
             tracing::info!(user_id = user.0, sockets, streams, "session ended");
+        }
+    }
+}
+
+fn lock(cache: &Mutex<Cache>) -> MutexGuard<'_, Cache> {
+    cache.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cache {
+    /// Drops `sids`; a check in flight that read the store before this
+    /// will not cache what it read.
+    fn forget(&mut self, sids: &[String]) {
+        self.revocations += 1;
+        for sid in sids {
+            self.entries.remove(sid);
         }
     }
 }

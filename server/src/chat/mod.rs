@@ -7,6 +7,7 @@
 
 mod rooms;
 
+use crate::cluster::Cluster;
 use crate::hub::{ConnId, Hub};
 use crate::notify::Notifier;
 use crate::storage::{AppendError, Db, RoomRow, StoreError, Stored};
@@ -21,6 +22,8 @@ use std::sync::{Arc, Mutex};
 /// Chat operations, with the hub and the store they combine.
 #[derive(Clone)]
 pub struct Chat {
+    /// Fan-out to this node's connections and the other nodes'.
+    cluster: Cluster,
     hub: Hub,
     db: Db,
     notifier: Notifier,
@@ -32,10 +35,11 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(hub: Hub, db: Db) -> Self {
+    pub fn new(cluster: Cluster, db: Db) -> Self {
         Self {
-            notifier: Notifier::new(hub.clone(), db.clone()),
-            hub,
+            notifier: Notifier::new(cluster.clone(), db.clone()),
+            hub: cluster.hub().clone(),
+            cluster,
             db,
             send_order: Arc::default(),
         }
@@ -53,6 +57,10 @@ impl Chat {
 
     pub fn hub(&self) -> &Hub {
         &self.hub
+    }
+
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
     }
 
     /// `room:join`: checks access, records membership, subscribes the
@@ -81,6 +89,10 @@ impl Chat {
                 .map_err(internal)?;
         }
         self.hub.join(conn, room);
+        // Where this node's ordering of the room starts, if it had no
+        // connection in it: what this join reads covers everything before.
+        self.cluster
+            .joined(row.id, room, row.last_seq.max(0) as Seq);
         let (messages, has_more) = match since_seq {
             Some(since) => {
                 let limit = protocol::MAX_HISTORY_LIMIT;
@@ -121,7 +133,7 @@ impl Chat {
             last_seq,
             messages,
             has_more,
-            members: self.hub.online_in(room, protocol::MAX_JOIN_MEMBERS),
+            members: self.cluster.online_in(room, protocol::MAX_JOIN_MEMBERS),
             unread: self.db.unread(row.id, user.id).await.map_err(internal)?,
             reads,
         })
@@ -158,11 +170,7 @@ impl Chat {
             .await;
         match stored {
             Ok(Stored::New(message)) => {
-                self.hub.publish_to_room(
-                    &send.room,
-                    ServerEvent::ChatMessage(message.clone()),
-                    None,
-                );
+                self.cluster.message(room.id, &message);
                 // Sending ends "is typing…" at once.
                 self.hub.stop_typing(&send.room, author.id);
                 tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");
@@ -234,7 +242,7 @@ impl Chat {
             });
             // The room's connections, the reader's other tabs among them
             // (their unread badges follow it).
-            self.hub.publish_to_room(room, event, None);
+            self.cluster.to_room(room, event, None);
             if row.is_dm {
                 // Reading the DM reads its notifications; never fails the read.
                 if let Err(e) = self.notifier.dm_read(user.id, room, seq).await {

@@ -73,9 +73,9 @@ impl Chat {
         // room, the creator's other tabs for a private one.
         let added = ServerEvent::RoomAdded(info.clone());
         if row.private {
-            self.hub.send_to_user(user.id, added);
+            self.cluster.to_user(user.id, added, None);
         } else {
-            self.hub.send_to_all(added);
+            self.cluster.to_all(added);
         }
         Ok(info)
     }
@@ -130,8 +130,8 @@ impl Chat {
                 dm: None,
                 member: true,
             };
-            self.hub
-                .send_to_user(target.id, ServerEvent::RoomAdded(info));
+            self.cluster
+                .to_user(target.id, ServerEvent::RoomAdded(info), None);
             self.member_changed(room, target, true);
         }
         Ok(())
@@ -158,13 +158,14 @@ impl Chat {
             return Err(forbidden(room));
         }
         tracing::info!(room = %room, user_id = user.id.0, "left the room");
-        self.hub.leave_user(user.id, room);
-        self.hub.send_to_user(
+        self.cluster.leave_room(user.id, room);
+        self.cluster.to_user(
             user.id,
             ServerEvent::RoomRemoved(RoomRemoved {
                 room: room.clone(),
                 private: row.private,
             }),
+            None,
         );
         if was_member {
             self.member_changed(room, user.clone(), false);
@@ -191,7 +192,8 @@ impl Chat {
             .collect();
         let has_more = users.len() > limit as usize;
         users.truncate(limit as usize);
-        let online = self.hub.online_among(room, users.iter().map(|u| u.id));
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
+        let online = self.cluster.online_among(room, &ids);
         let mut members: Vec<MemberState> = users
             .into_iter()
             .map(|user| MemberState {
@@ -223,7 +225,7 @@ impl Chat {
             user,
             member,
         });
-        self.hub.publish_to_room(room, event, None);
+        self.cluster.to_room(room, event, None);
     }
 
     /// `dm:open`: the private two-member room of `user` and `peer` (a user
@@ -258,7 +260,8 @@ impl Chat {
                     dm: Some(user.clone()),
                     member: true,
                 };
-                self.hub.send_to_user(peer.id, ServerEvent::RoomAdded(info));
+                self.cluster
+                    .to_user(peer.id, ServerEvent::RoomAdded(info), None);
                 Ok(name)
             }
             // Both opened it at once: the other one created it.

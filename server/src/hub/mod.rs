@@ -13,7 +13,10 @@
 //!   ending a session closes exactly its connections ([`Hub::close_session`]);
 //! - the hub does no I/O: no store, no sockets, no bus. Its timers (presence
 //!   batches, typing expiry) are driven from outside by [`run_timers`], which
-//!   only sleeps and calls [`Hub::housekeep`].
+//!   only sleeps and calls [`Hub::housekeep`];
+//! - it delivers to this node's connections only. Events it makes itself
+//!   (typing, presence batches) also go to its [`Relay`] (the `cluster`),
+//!   which tells the other nodes; everything else reaches it from there.
 
 mod outbox;
 mod presence;
@@ -27,10 +30,20 @@ use protocol::server::TypingEvent;
 use protocol::{RoomName, ServerEnvelope, ServerEvent, User, UserId};
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 use typing::Typing;
+
+/// Where the hub's own events go besides its connections: the cluster,
+/// which tells the other nodes. Called outside the hub's lock.
+pub trait Relay: Send + Sync {
+    /// `frame` was delivered to this node's connections in `room`.
+    fn room(&self, room: &RoomName, frame: &Frame, droppable: bool);
+    /// A presence batch: the relay counts it with the other nodes' and
+    /// tells this node's connections what changed cluster-wide.
+    fn presence(&self, updates: Vec<protocol::server::PresenceUpdate>);
+}
 
 /// Identifies one WebSocket connection (a user may have several).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,6 +80,7 @@ struct Inner {
     timing: Timing,
     /// Wakes the timer task when a new deadline may be earlier than the one it sleeps to.
     rescheduled: Notify,
+    relay: OnceLock<Arc<dyn Relay>>,
 }
 
 /// Counters read by `/health` and `/metrics`.
@@ -189,6 +203,11 @@ impl Hub {
 
     pub fn timing(&self) -> Timing {
         self.inner.timing
+    }
+
+    /// Sends the hub's own events to `relay` too (set once, by the cluster).
+    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.inner.relay.set(relay);
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -326,7 +345,7 @@ impl Hub {
         };
         drop(state);
         if relay {
-            self.publish_to_room(room, typing_event(room, user, typing), Some(conn));
+            self.broadcast(room, typing_event(room, user, typing), Some(conn));
         }
         if rescheduled {
             self.inner.rescheduled.notify_one();
@@ -338,7 +357,7 @@ impl Hub {
     pub fn stop_typing(&self, room: &RoomName, user: UserId) {
         let stopped = self.state().typing.stop(room, user);
         if let Some(u) = stopped {
-            self.publish_to_room(room, typing_event(room, u, false), None);
+            self.broadcast(room, typing_event(room, u, false), None);
         }
     }
 
@@ -358,13 +377,18 @@ impl Hub {
             (a, b) => a.or(b),
         };
         drop(state);
-        for update in presence {
-            let room = update.room.clone();
-            let sent = self.publish_to_room(&room, ServerEvent::PresenceUpdate(update), None);
-            tracing::trace!(room = %room, sent, "presence batch");
+        match self.inner.relay.get() {
+            Some(relay) if !presence.is_empty() => relay.presence(presence),
+            Some(_) => {}
+            None => {
+                for update in presence {
+                    let room = update.room.clone();
+                    self.publish_to_room(&room, ServerEvent::PresenceUpdate(update), None);
+                }
+            }
         }
         for (room, user) in expired {
-            self.publish_to_room(&room, typing_event(&room, user, false), None);
+            self.broadcast(&room, typing_event(&room, user, false), None);
         }
         next
     }
@@ -378,7 +402,7 @@ impl Hub {
     /// Publishes events collected under the lock and wakes the timer task.
     fn after_change(&self, events: Vec<(RoomName, ServerEvent)>, rescheduled: bool) {
         for (room, event) in events {
-            self.publish_to_room(&room, event, None);
+            self.broadcast(&room, event, None);
         }
         if rescheduled {
             self.inner.rescheduled.notify_one();
@@ -433,6 +457,31 @@ impl Hub {
         self.state().conns.len()
     }
 
+    /// Whether any connection of this node is in `room`.
+    pub fn has_room(&self, room: &RoomName) -> bool {
+        self.state().rooms.contains_key(room)
+    }
+
+    /// Every room with connections here and its users, each once (this
+    /// node's presence, for the other nodes).
+    pub fn presence_state(&self) -> Vec<(RoomName, Vec<User>)> {
+        let state = self.state();
+        state
+            .rooms
+            .iter()
+            .map(|(room, conns)| {
+                let mut users: Vec<User> = conns
+                    .iter()
+                    .filter_map(|id| state.conns.get(id))
+                    .map(|c| c.user.clone())
+                    .collect();
+                users.sort_by_key(|u| u.id);
+                users.dedup_by_key(|u| u.id);
+                (room.clone(), users)
+            })
+            .collect()
+    }
+
     /// Sends `event` to every connection in `room`, `except` one if given.
     /// Returns the number of connections it was queued for.
     pub fn publish_to_room(
@@ -442,7 +491,29 @@ impl Hub {
         except: Option<ConnId>,
     ) -> usize {
         let droppable = event.is_droppable();
+        self.deliver_room(room, &encode(event), droppable, except)
+    }
+
+    /// An event the hub makes itself: to this node's connections in `room`,
+    /// then to the relay (the other nodes).
+    fn broadcast(&self, room: &RoomName, event: ServerEvent, except: Option<ConnId>) {
+        let droppable = event.is_droppable();
         let frame = encode(event);
+        self.deliver_room(room, &frame, droppable, except);
+        if let Some(relay) = self.inner.relay.get() {
+            relay.room(room, &frame, droppable);
+        }
+    }
+
+    /// Queues an encoded frame for every connection in `room` (`except`
+    /// one); returns for how many.
+    pub fn deliver_room(
+        &self,
+        room: &RoomName,
+        frame: &Frame,
+        droppable: bool,
+        except: Option<ConnId>,
+    ) -> usize {
         let state = self.state();
         let Some(members) = state.rooms.get(room) else {
             return 0;
@@ -450,44 +521,35 @@ impl Hub {
         let mut queued = 0;
         for id in members.iter().filter(|id| Some(**id) != except) {
             if let Some(c) = state.conns.get(id) {
-                queued += usize::from(self.deliver(&c.outbox, &frame, droppable));
+                queued += usize::from(self.deliver(&c.outbox, frame, droppable));
             }
         }
         queued
     }
 
-    /// Sends `event` to every connection of `user`.
-    pub fn send_to_user(&self, user: UserId, event: ServerEvent) -> usize {
-        let droppable = event.is_droppable();
-        let frame = encode(event);
+    /// Queues an encoded frame for every connection of `user` (`except` one).
+    pub fn deliver_user(
+        &self,
+        user: UserId,
+        frame: &Frame,
+        droppable: bool,
+        except: Option<ConnId>,
+    ) -> usize {
         let state = self.state();
         state
             .conns_of(user)
-            .map(|(_, c)| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .filter(|(id, _)| Some(*id) != except)
+            .map(|(_, c)| usize::from(self.deliver(&c.outbox, frame, droppable)))
             .sum()
     }
 
-    /// Sends `event` to every connection of `user` except `except`.
-    pub fn send_to_user_except(&self, user: UserId, event: ServerEvent, except: ConnId) -> usize {
-        let droppable = event.is_droppable();
-        let frame = encode(event);
-        let state = self.state();
-        state
-            .conns_of(user)
-            .filter(|(id, _)| *id != except)
-            .map(|(_, c)| usize::from(self.deliver(&c.outbox, &frame, droppable)))
-            .sum()
-    }
-
-    /// Sends `event` to every open connection (announcements).
-    pub fn send_to_all(&self, event: ServerEvent) -> usize {
-        let droppable = event.is_droppable();
-        let frame = encode(event);
+    /// Queues an encoded frame for every connection (announcements).
+    pub fn deliver_all(&self, frame: &Frame, droppable: bool) -> usize {
         let state = self.state();
         state
             .conns
             .values()
-            .map(|c| usize::from(self.deliver(&c.outbox, &frame, droppable)))
+            .map(|c| usize::from(self.deliver(&c.outbox, frame, droppable)))
             .sum()
     }
 

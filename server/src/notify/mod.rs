@@ -12,7 +12,8 @@ mod streams;
 
 pub use streams::{StreamEvent, Streams, Subscription};
 
-use crate::hub::{ConnId, Hub};
+use crate::cluster::Cluster;
+use crate::hub::ConnId;
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
 use protocol::links::message_url;
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
@@ -24,22 +25,19 @@ const EXCERPT_CHARS: usize = 200;
 /// Stores and delivers notifications.
 #[derive(Clone)]
 pub struct Notifier {
-    hub: Hub,
+    /// Fan-out to every node's connections and SSE streams.
+    cluster: Cluster,
     db: Db,
-    streams: Streams,
 }
 
 impl Notifier {
-    pub fn new(hub: Hub, db: Db) -> Self {
-        Self {
-            hub,
-            db,
-            streams: Streams::default(),
-        }
+    pub fn new(cluster: Cluster, db: Db) -> Self {
+        Self { cluster, db }
     }
 
+    /// This node's SSE subscriptions.
     pub fn streams(&self) -> &Streams {
-        &self.streams
+        self.cluster.streams()
     }
 
     /// Stores `new` for each of `users` (one transaction), then pushes each
@@ -51,15 +49,22 @@ impl Notifier {
         }
         let stored = self.db.create_notifications(users, new).await?;
         for s in &stored {
-            self.hub
-                .send_to_user(s.user, ServerEvent::NotificationNew(s.notification.clone()));
-            self.hub.send_to_user(
+            let c = &self.cluster;
+            c.to_user(
+                s.user,
+                ServerEvent::NotificationNew(s.notification.clone()),
+                None,
+            );
+            c.to_user(
                 s.user,
                 ServerEvent::NotificationUnread(UnreadCount { count: s.unread }),
+                None,
             );
-            self.streams
-                .send(s.user, StreamEvent::Notification(s.notification.clone()));
-            self.streams.send(s.user, StreamEvent::Unread(s.unread));
+            c.to_streams(
+                Some(s.user),
+                StreamEvent::Notification(s.notification.clone()),
+            );
+            c.to_streams(Some(s.user), StreamEvent::Unread(s.unread));
         }
         Ok(stored.len() as u64)
     }
@@ -77,11 +82,9 @@ impl Notifier {
     ) -> Result<u64, StoreError> {
         let unread = self.db.mark_notifications_read(user, ids).await?;
         let event = ServerEvent::NotificationUnread(UnreadCount { count: unread });
-        match conn {
-            Some(conn) => self.hub.send_to_user_except(user, event, conn),
-            None => self.hub.send_to_user(user, event),
-        };
-        self.streams.send(user, StreamEvent::Unread(unread));
+        self.cluster.to_user(user, event, conn);
+        self.cluster
+            .to_streams(Some(user), StreamEvent::Unread(unread));
         Ok(unread)
     }
 
@@ -105,11 +108,13 @@ impl Notifier {
             .mark_message_notifications_read(user, NotificationKind::Dm, &prefix, seq)
             .await?
         {
-            self.hub.send_to_user(
+            self.cluster.to_user(
                 user,
                 ServerEvent::NotificationUnread(UnreadCount { count: unread }),
+                None,
             );
-            self.streams.send(user, StreamEvent::Unread(unread));
+            self.cluster
+                .to_streams(Some(user), StreamEvent::Unread(unread));
         }
         Ok(())
     }
@@ -119,10 +124,10 @@ impl Notifier {
             text: text.to_owned(),
             ts: crate::clock::now_ms(),
         };
-        self.hub
-            .send_to_all(ServerEvent::SystemAnnouncement(announcement.clone()));
-        self.streams
-            .send_all(&StreamEvent::Announcement(announcement));
+        self.cluster
+            .to_all(ServerEvent::SystemAnnouncement(announcement.clone()));
+        self.cluster
+            .to_streams(None, StreamEvent::Announcement(announcement));
         let users: Vec<UserId> = self
             .db
             .users()
@@ -170,7 +175,9 @@ impl Notifier {
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
-            .filter(|id| *id != author.id && !self.hub.user_is_looking_at(*id, &message.room))
+            .filter(|id| {
+                *id != author.id && !self.cluster.hub().user_is_looking_at(*id, &message.room)
+            })
             .collect();
         self.notify(
             &recipients,

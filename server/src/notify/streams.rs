@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 /// Events per user a subscriber may fall behind before its stream ends.
 const CAPACITY: usize = 256;
 
-/// What an SSE stream carries.
-#[derive(Debug, Clone)]
+/// What an SSE stream carries (serde: it crosses the bus between nodes).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "event", rename_all = "snake_case")]
 pub enum StreamEvent {
     Notification(Notification),
     Announcement(Announcement),

@@ -60,6 +60,23 @@ pub struct Health {
     pub node_id: String,
     pub store: String,
     pub bus: String,
+    /// `up` or `down` (an extension): a node whose bus is down still serves
+    /// its own clients, so liveness stays `ok`.
+    #[serde(default)]
+    pub bus_status: String,
+}
+
+/// `GET /ready` (an extension): 200 with `status: "ready"` when the store
+/// and the bus answer, else 503 with `status: "not_ready"` and the part that
+/// is `down`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readiness {
+    pub status: String,
+    pub node_id: String,
+    /// `ok` or `down`.
+    pub store: String,
+    /// `ok` or `down`.
+    pub bus: String,
 }
 
 /// Who a published notification goes to.

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/ws", get(ws::upgrade))
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))

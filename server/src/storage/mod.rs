@@ -95,6 +95,12 @@ impl Db {
         "sqlite"
     }
 
+    /// Whether the store answers a trivial query (readiness).
+    pub async fn check(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The readers. Never write through these (see [`Db`]).
     pub(crate) fn pool(&self) -> &SqlitePool {
         &self.pool

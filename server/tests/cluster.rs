@@ -1,0 +1,472 @@
+//! Several real `hibiki` nodes on one real `redis-server` (Debian's, started
+//! on a free loopback port in a temporary directory, nothing persisted) and
+//! one shared SQLite file: fan-out, order and completeness across nodes,
+//! cluster-wide presence, Redis restarts, a node killed with -9, and
+//! session revocation reaching every node.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::binary::{free_port, temp_db, Hibiki};
+use common::{room, Client, DEADLOCK_GUARD};
+use protocol::client::{ChatRead, ChatSend, ChatTyping};
+use protocol::http::Me;
+use protocol::http::Readiness;
+use protocol::server::PresenceUpdate;
+use protocol::{Ack, ClientMsg, RoomName, ServerEvent, UserId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A throwaway `redis-server`.
+struct Redis {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Redis {
+    async fn start() -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("hibiki-redis-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let child = Self::spawn(port, &dir).await;
+        Self { child, port, dir }
+    }
+
+    async fn spawn(port: u16, dir: &PathBuf) -> Child {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh)");
+        let deadline = Instant::now() + DEADLOCK_GUARD;
+        // Polling a condition there is no event for: the process listening.
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "redis-server did not come up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        child
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    async fn restart(&mut self) {
+        self.child = Self::spawn(self.port, &self.dir).await;
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts node `name` on `redis` and `db`, ready (store and bus up).
+async fn node(name: &str, db: &str, redis: &Redis) -> Hibiki {
+    let url = redis.url();
+    let node = Hibiki::start_with_env(
+        db,
+        free_port(),
+        &[
+            ("HIBIKI_REDIS_URL", &url),
+            ("HIBIKI_NODE_ID", name),
+            ("HIBIKI_NODE_TTL_MS", "1500"),
+            ("HIBIKI_PRESENCE_TICK_MS", "50"),
+            ("HIBIKI_MAX_CONNECTIONS_PER_IP", "1000"),
+            ("HIBIKI_LOGIN_PER_IP_PER_MIN", "1000"),
+        ],
+    )
+    .await;
+    readiness_becomes(&node, 200).await;
+    node
+}
+
+/// Polls `GET /ready` until it answers `status` (there is no event for a
+/// bus connecting); returns the body.
+async fn readiness_becomes(node: &Hibiki, status: u16) -> Readiness {
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + DEADLOCK_GUARD;
+    loop {
+        if let Ok(res) = http.get(format!("http://{}/ready", node.addr)).send().await {
+            if res.status().as_u16() == status {
+                return res.json().await.unwrap();
+            }
+        }
+        assert!(Instant::now() < deadline, "/ready never answered {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A user's socket on a node, joined to `rooms`.
+async fn member(node: &Hibiki, name: &str, rooms: &[&str]) -> (Client, UserId, String) {
+    let token = node.login(name).await;
+    let mut client = node.connect(&token).await;
+    for r in rooms {
+        client.join(r).await;
+    }
+    let me: Me = reqwest::Client::new()
+        .get(format!("http://{}/api/auth/me", node.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (client, me.user.id, token)
+}
+
+fn send(room_name: &str, text: &str) -> ClientMsg {
+    ClientMsg::ChatSend(ChatSend {
+        room: room(room_name),
+        text: text.into(),
+        reply_to: None,
+    })
+}
+
+/// Reads `client` until it has `per_room` chat messages in each of `rooms`;
+/// returns their seqs per room in arrival order.
+async fn collect_chat(
+    client: &mut Client,
+    rooms: &[&str],
+    per_room: usize,
+) -> BTreeMap<RoomName, Vec<u64>> {
+    let mut got: BTreeMap<RoomName, Vec<u64>> =
+        rooms.iter().map(|r| (room(r), Vec::new())).collect();
+    while got.values().any(|s| s.len() < per_room) {
+        let m = client
+            .next_event(|e| match e {
+                ServerEvent::ChatMessage(m) => Some(m.clone()),
+                _ => None,
+            })
+            .await;
+        got.get_mut(&m.room).expect("a room it joined").push(m.seq);
+    }
+    got
+}
+
+/// Follows `presence:update`s of `room` until `want` is exactly who is
+/// online; returns the updates seen. (A joiner's own `room:join` ack
+/// already lists who its node had online, so an update may repeat one.)
+async fn presence_reaches(
+    client: &mut Client,
+    room_name: &str,
+    online: &mut BTreeSet<UserId>,
+    want: &BTreeSet<UserId>,
+) -> Vec<PresenceUpdate> {
+    let r = room(room_name);
+    let mut seen = Vec::new();
+    while online != want {
+        let update: PresenceUpdate = client
+            .next_event(|e| match e {
+                ServerEvent::PresenceUpdate(p) if p.room == r => Some(p.clone()),
+                _ => None,
+            })
+            .await;
+        online.extend(update.joined.iter().map(|u| u.id));
+        for u in &update.left {
+            online.remove(&u.id);
+        }
+        seen.push(update);
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_typing_reads_and_notifications(
+) {
+    const PER_SENDER: usize = 12;
+    let redis = Redis::start().await;
+    let db = temp_db("cluster3");
+    let nodes = [
+        node("n1", &db, &redis).await,
+        node("n2", &db, &redis).await,
+        node("n3", &db, &redis).await,
+    ];
+    let names = ["cla0", "clb1", "clc2", "cld3", "cle4", "clf5"];
+    // A second room, created through one node, used from all.
+    let owner = nodes[0].login(names[0]).await;
+    let created = reqwest::Client::new()
+        .post(format!("http://{}/api/rooms", nodes[0].addr))
+        .bearer_auth(&owner)
+        .json(&serde_json::json!({ "name": "beta" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let rooms = ["general", "beta"];
+
+    // Users spread over the nodes; each sees the others come online, once
+    // each, wherever they are.
+    let mut clients = Vec::new();
+    let mut online_views = Vec::new();
+    let mut ids = BTreeSet::new();
+    for (i, name) in names.iter().enumerate() {
+        let (client, id, _) = member(&nodes[i % 3], name, &[]).await;
+        clients.push(client);
+        ids.insert(id);
+    }
+    for client in &mut clients {
+        let mut joined = None;
+        for r in rooms {
+            let j = client.join(r).await;
+            if r == "general" {
+                joined = Some(j.members.iter().map(|u| u.id).collect::<BTreeSet<_>>());
+            }
+        }
+        online_views.push(joined.unwrap());
+    }
+    for (client, online) in clients.iter_mut().zip(&mut online_views) {
+        presence_reaches(client, "general", online, &ids).await;
+    }
+
+    // Typing on n1 reaches every other connection, on every node.
+    let typist = *ids.iter().next().unwrap();
+    clients[0]
+        .send(ClientMsg::ChatTyping(ChatTyping {
+            room: room("general"),
+            typing: true,
+        }))
+        .await;
+    for client in &mut clients[1..] {
+        let who = client
+            .next_event(|e| match e {
+                ServerEvent::ChatTyping(t) if t.typing => Some(t.user.id),
+                _ => None,
+            })
+            .await;
+        assert_eq!(who, typist);
+    }
+
+    // Everyone sends to both rooms at once, pipelined, from every node.
+    let mut tasks = Vec::new();
+    for (i, mut client) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            for k in 0..PER_SENDER {
+                for r in rooms {
+                    client.send(send(r, &format!("{r} {i}.{k}"))).await;
+                }
+            }
+            let got = collect_chat(&mut client, &rooms, names.len() * PER_SENDER).await;
+            (client, got)
+        }));
+    }
+    let total = (names.len() * PER_SENDER) as u64;
+    let mut clients = Vec::new();
+    for task in tasks {
+        let (client, got) = task.await.unwrap();
+        for (r, seqs) in got {
+            assert_eq!(
+                seqs,
+                (1..=total).collect::<Vec<_>>(),
+                "room {r}: every message once, in seq order"
+            );
+        }
+        clients.push(client);
+    }
+
+    // A read receipt from n2 reaches every node.
+    let reader_id = *ids.iter().nth(1).unwrap();
+    let ack = clients[1]
+        .request(ClientMsg::ChatRead(ChatRead {
+            room: room("general"),
+            seq: total,
+        }))
+        .await;
+    assert!(matches!(ack, Ack::Unread(_)), "{ack:?}");
+    for (i, client) in clients.iter_mut().enumerate() {
+        if i == 1 {
+            continue;
+        }
+        let (who, seq) = client
+            .next_event(|e| match e {
+                ServerEvent::ChatRead(r) if r.room == room("general") => Some((r.user.id, r.seq)),
+                _ => None,
+            })
+            .await;
+        assert_eq!((who, seq), (reader_id, total));
+    }
+
+    // A mention sent on n1 notifies its target on n3 (socket).
+    let target = names[5];
+    clients[0]
+        .send(send("beta", &format!("look @{target}")))
+        .await;
+    let note = clients[5]
+        .next_event(|e| match e {
+            ServerEvent::NotificationNew(n) => Some(n.clone()),
+            _ => None,
+        })
+        .await;
+    assert!(note.body.contains(&format!("@{target}")), "{note:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redis_restart_mid_conversation_loses_nothing_and_doubles_nothing() {
+    const ROUND: usize = 8;
+    let mut redis = Redis::start().await;
+    let db = temp_db("cluster-redis-restart");
+    let n1 = node("r1", &db, &redis).await;
+    let n2 = node("r2", &db, &redis).await;
+    let (mut a, _, _) = member(&n1, "rra", &["general"]).await;
+    let (mut b, _, _) = member(&n2, "rrb", &["general"]).await;
+
+    for k in 0..ROUND {
+        a.say("general", &format!("a before {k}")).await;
+        b.say("general", &format!("b before {k}")).await;
+    }
+    redis.kill();
+    let down = readiness_becomes(&n2, 503).await;
+    assert_eq!((down.bus.as_str(), down.store.as_str()), ("down", "ok"));
+    let health: protocol::http::Health = reqwest::get(format!("http://{}/health", n2.addr))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (health.status.as_str(), health.bus_status.as_str()),
+        ("ok", "down")
+    );
+    readiness_becomes(&n1, 503).await;
+    // Each node keeps serving its own clients while the bus is down.
+    for k in 0..ROUND {
+        a.say("general", &format!("a during {k}")).await;
+        b.say("general", &format!("b during {k}")).await;
+    }
+    redis.restart().await;
+    readiness_becomes(&n1, 200).await;
+    readiness_becomes(&n2, 200).await;
+    for k in 0..ROUND {
+        a.say("general", &format!("a after {k}")).await;
+        b.say("general", &format!("b after {k}")).await;
+    }
+    let total = (6 * ROUND) as u64;
+    for client in [&mut a, &mut b] {
+        let got = collect_chat(client, &["general"], 6 * ROUND).await;
+        assert_eq!(
+            got[&room("general")],
+            (1..=total).collect::<Vec<_>>(),
+            "every message once, in order, across the outage"
+        );
+    }
+    // Nothing more: no late copies of what the re-sync delivered.
+    let probe = a.say("general", "probe").await;
+    let next = b.next_chat().await;
+    assert_eq!(
+        next.seq, probe.seq,
+        "the next message is the probe, not a duplicate"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_with_9_takes_its_users_offline_on_the_others() {
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-kill9");
+    let n1 = node("k1", &db, &redis).await;
+    let mut n2 = node("k2", &db, &redis).await;
+    let (mut watcher, watcher_id, _) = member(&n1, "kwatch", &["general"]).await;
+    let mut online = BTreeSet::from([watcher_id]);
+    // A user with a socket on each node, and one on the doomed node only.
+    let (_roamer_here, roamer, roamer_token) = member(&n1, "kroamer", &["general"]).await;
+    let mut roamer_there = n2.connect(&roamer_token).await;
+    roamer_there.join("general").await;
+    let (_doomed, doomed_id, _) = member(&n2, "kdoomed", &["general"]).await;
+    let everyone = BTreeSet::from([watcher_id, roamer, doomed_id]);
+    let seen = presence_reaches(&mut watcher, "general", &mut online, &everyone).await;
+    let roamer_joins = seen
+        .iter()
+        .filter(|u| u.joined.iter().any(|j| j.id == roamer))
+        .count();
+    assert_eq!(roamer_joins, 1, "online once however many nodes: {seen:?}");
+    // The doomed node's only user goes offline when it dies without a word;
+    // the roamer stays online through their other node.
+    n2.signal("-KILL");
+    assert_eq!(n2.exited_within(DEADLOCK_GUARD).await, Some(false));
+    let seen = presence_reaches(
+        &mut watcher,
+        "general",
+        &mut online,
+        &BTreeSet::from([watcher_id, roamer]),
+    )
+    .await;
+    assert!(
+        seen.iter().all(|u| u.left.iter().all(|l| l.id != roamer)),
+        "the roamer never left: {seen:?}"
+    );
+    // The live node still has its user online and serving.
+    let sent = watcher.say("general", "still here").await;
+    assert_eq!(sent.author.id, watcher_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn logging_out_on_one_node_closes_the_sessions_socket_and_stream_on_another() {
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-revoke");
+    let n1 = node("v1", &db, &redis).await;
+    let n2 = node("v2", &db, &redis).await;
+    let (mut socket, _, token) = member(&n2, "vrevoked", &["general"]).await;
+    // The same session's SSE stream, on the other node.
+    let mut stream = reqwest::Client::new()
+        .get(format!("http://{}/api/events?token={token}", n2.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let mut seen = String::new();
+    while !seen.contains("event: unread") {
+        let chunk = tokio::time::timeout(DEADLOCK_GUARD, stream.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("the stream is open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let me = |node: &Hibiki| {
+        reqwest::Client::new()
+            .get(format!("http://{}/api/auth/me", node.addr))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(me(&n2).await.unwrap().status(), 200, "cached as live on n2");
+
+    let out = reqwest::Client::new()
+        .post(format!("http://{}/api/auth/logout", n1.addr))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(out.status().is_success(), "{}", out.status());
+
+    assert_eq!(
+        socket.closed().await.map(u16::from),
+        Some(protocol::close::SESSION_ENDED)
+    );
+    // Read to the stream's end (keep-alive comments may come first).
+    while let Ok(Some(_)) = tokio::time::timeout(DEADLOCK_GUARD, stream.chunk())
+        .await
+        .expect("the stream ends")
+    {}
+    assert_eq!(
+        me(&n2).await.unwrap().status(),
+        401,
+        "n2 forgot the session at once"
+    );
+}

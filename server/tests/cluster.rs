@@ -14,11 +14,32 @@ use protocol::client::{ChatRead, ChatSend, ChatTyping};
 use protocol::http::Me;
 use protocol::http::Readiness;
 use protocol::server::PresenceUpdate;
-use protocol::{Ack, ClientMsg, RoomName, ServerEvent, UserId};
+use protocol::{
+    Ack, ClientEnvelope, ClientMsg, ErrorCode, RequestId, RoomName, ServerEnvelope, ServerEvent,
+    UserId,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// Bounds a whole phase: every frame has its own guard, but pings would keep
+/// a wait for an event that never comes alive forever.
+const PHASE_GUARD: Duration = Duration::from_secs(90);
+
+/// `f`, or a failure after [`PHASE_GUARD`].
+#[track_caller]
+fn within<T>(f: impl std::future::Future<Output = T>) -> impl std::future::Future<Output = T> {
+    let at = std::panic::Location::caller();
+    async move {
+        tokio::time::timeout(PHASE_GUARD, f)
+            .await
+            .unwrap_or_else(|_| panic!("the event awaited at {at} never came"))
+    }
+}
+
+/// The key `POST /api/announcements` takes on every node.
+const API_KEY: &str = "cluster-test-key";
 
 /// A throwaway `redis-server`.
 struct Redis {
@@ -91,6 +112,7 @@ async fn node(name: &str, db: &str, redis: &Redis) -> Hibiki {
             ("HIBIKI_PRESENCE_TICK_MS", "50"),
             ("HIBIKI_MAX_CONNECTIONS_PER_IP", "1000"),
             ("HIBIKI_LOGIN_PER_IP_PER_MIN", "1000"),
+            ("HIBIKI_API_KEY", API_KEY),
         ],
     )
     .await;
@@ -112,6 +134,33 @@ async fn readiness_becomes(node: &Hibiki, status: u16) -> Readiness {
         assert!(Instant::now() < deadline, "/ready never answered {status}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// `GET /api/events` as `token`'s session on `node`, read until its first
+/// event (the subscription is registered by then).
+async fn open_sse(node: &Hibiki, token: &str) -> reqwest::Response {
+    let mut stream = reqwest::Client::new()
+        .get(format!("http://{}/api/events?token={token}", node.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    sse_until(&mut stream, "event: unread").await;
+    stream
+}
+
+/// Reads `stream` until `what` has been seen; returns what was read.
+async fn sse_until(stream: &mut reqwest::Response, what: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(what) {
+        let chunk = tokio::time::timeout(DEADLOCK_GUARD, stream.chunk())
+            .await
+            .expect("an event in time")
+            .unwrap()
+            .expect("the stream is open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
 }
 
 /// A user's socket on a node, joined to `rooms`.
@@ -139,6 +188,47 @@ fn send(room_name: &str, text: &str) -> ClientMsg {
         text: text.into(),
         reply_to: None,
     })
+}
+
+/// Reads `client` until each of its sends in `unacked` is acknowledged (a
+/// send refused with a retryable error, e.g. the shared SQLite file busy
+/// under load, is sent again with the same id, as the browser's outbox
+/// does) and it has `per_room` chat messages in each of `rooms`; returns
+/// their seqs per room in arrival order.
+async fn sent_and_received(
+    client: &mut Client,
+    mut unacked: BTreeMap<RequestId, ClientMsg>,
+    rooms: &[&str],
+    per_room: usize,
+) -> BTreeMap<RoomName, Vec<u64>> {
+    let mut got: BTreeMap<RoomName, Vec<u64>> =
+        rooms.iter().map(|r| (room(r), Vec::new())).collect();
+    while !unacked.is_empty() || got.values().any(|s| s.len() < per_room) {
+        match client.recv().await {
+            ServerEnvelope::Event(ServerEvent::ChatMessage(m)) => {
+                got.get_mut(&m.room).expect("a room it joined").push(m.seq);
+            }
+            ServerEnvelope::Ack { id, .. } => {
+                unacked.remove(&id);
+            }
+            ServerEnvelope::Error {
+                id: Some(id),
+                payload,
+            } => {
+                let msg = unacked.get(&id).expect("an error answers a send").clone();
+                assert_eq!(
+                    payload.code,
+                    ErrorCode::Internal,
+                    "only a busy store is retried: {payload:?}"
+                );
+                client
+                    .send_raw(ClientEnvelope::new(Some(id), msg).encode())
+                    .await;
+            }
+            _ => {}
+        }
+    }
+    got
 }
 
 /// Reads `client` until it has `per_room` chat messages in each of `rooms`;
@@ -218,10 +308,12 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
     let mut clients = Vec::new();
     let mut online_views = Vec::new();
     let mut ids = BTreeSet::new();
+    let mut tokens = Vec::new();
     for (i, name) in names.iter().enumerate() {
-        let (client, id, _) = member(&nodes[i % 3], name, &[]).await;
+        let (client, id, token) = member(&nodes[i % 3], name, &[]).await;
         clients.push(client);
         ids.insert(id);
+        tokens.push(token);
     }
     for client in &mut clients {
         let mut joined = None;
@@ -234,7 +326,7 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
         online_views.push(joined.unwrap());
     }
     for (client, online) in clients.iter_mut().zip(&mut online_views) {
-        presence_reaches(client, "general", online, &ids).await;
+        within(presence_reaches(client, "general", online, &ids)).await;
     }
 
     // Typing on n1 reaches every other connection, on every node.
@@ -246,12 +338,11 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
         }))
         .await;
     for client in &mut clients[1..] {
-        let who = client
-            .next_event(|e| match e {
-                ServerEvent::ChatTyping(t) if t.typing => Some(t.user.id),
-                _ => None,
-            })
-            .await;
+        let who = within(client.next_event(|e| match e {
+            ServerEvent::ChatTyping(t) if t.typing => Some(t.user.id),
+            _ => None,
+        }))
+        .await;
         assert_eq!(who, typist);
     }
 
@@ -259,12 +350,23 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
     let mut tasks = Vec::new();
     for (i, mut client) in clients.into_iter().enumerate() {
         tasks.push(tokio::spawn(async move {
+            let mut unacked = BTreeMap::new();
             for k in 0..PER_SENDER {
                 for r in rooms {
-                    client.send(send(r, &format!("{r} {i}.{k}"))).await;
+                    let id = RequestId::parse(format!("c{i}-{r}-{k}")).unwrap();
+                    let msg = send(r, &format!("{r} {i}.{k}"));
+                    client
+                        .send_raw(ClientEnvelope::new(Some(id.clone()), msg.clone()).encode())
+                        .await;
+                    unacked.insert(id, msg);
                 }
             }
-            let got = collect_chat(&mut client, &rooms, names.len() * PER_SENDER).await;
+            let got = tokio::time::timeout(
+                PHASE_GUARD,
+                sent_and_received(&mut client, unacked, &rooms, names.len() * PER_SENDER),
+            )
+            .await
+            .expect("every send acked and every message received in time");
             (client, got)
         }));
     }
@@ -282,12 +384,14 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
         clients.push(client);
     }
 
-    // A read receipt from n2 reaches every node.
+    // A read receipt from n2 reaches every node. (Of a message someone
+    // else wrote: sending moves the author's own read position.)
+    let last = clients[0].say("general", "read me").await.seq;
     let reader_id = *ids.iter().nth(1).unwrap();
     let ack = clients[1]
         .request(ClientMsg::ChatRead(ChatRead {
             room: room("general"),
-            seq: total,
+            seq: last,
         }))
         .await;
     assert!(matches!(ack, Ack::Unread(_)), "{ack:?}");
@@ -295,27 +399,48 @@ async fn three_nodes_deliver_every_message_once_in_order_and_agree_on_presence_t
         if i == 1 {
             continue;
         }
-        let (who, seq) = client
-            .next_event(|e| match e {
-                ServerEvent::ChatRead(r) if r.room == room("general") => Some((r.user.id, r.seq)),
-                _ => None,
-            })
-            .await;
-        assert_eq!((who, seq), (reader_id, total));
+        let (who, seq) = within(client.next_event(|e| match e {
+            ServerEvent::ChatRead(r) if r.room == room("general") => Some((r.user.id, r.seq)),
+            _ => None,
+        }))
+        .await;
+        assert_eq!((who, seq), (reader_id, last));
     }
 
-    // A mention sent on n1 notifies its target on n3 (socket).
+    // A mention sent on n1 notifies its target on n3 (socket) and on n2
+    // (an SSE stream of theirs).
     let target = names[5];
+    let mut sse = open_sse(&nodes[1], &tokens[5]).await;
     clients[0]
         .send(send("beta", &format!("look @{target}")))
         .await;
-    let note = clients[5]
-        .next_event(|e| match e {
-            ServerEvent::NotificationNew(n) => Some(n.clone()),
-            _ => None,
-        })
-        .await;
+    let note = within(clients[5].next_event(|e| match e {
+        ServerEvent::NotificationNew(n) => Some(n.clone()),
+        _ => None,
+    }))
+    .await;
     assert!(note.body.contains(&format!("@{target}")), "{note:?}");
+    let streamed = within(sse_until(&mut sse, &format!("@{target}"))).await;
+    assert!(streamed.contains("event: notification"), "{streamed}");
+
+    // An announcement made through n2 reaches every socket and stream.
+    let res = reqwest::Client::new()
+        .post(format!("http://{}/api/announcements", nodes[1].addr))
+        .bearer_auth(API_KEY)
+        .json(&serde_json::json!({ "text": "maintenance at noon" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+    for client in &mut clients {
+        let text = within(client.next_event(|e| match e {
+            ServerEvent::SystemAnnouncement(a) => Some(a.text.clone()),
+            _ => None,
+        }))
+        .await;
+        assert_eq!(text, "maintenance at noon");
+    }
+    within(sse_until(&mut sse, "event: announcement")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -360,7 +485,7 @@ async fn a_redis_restart_mid_conversation_loses_nothing_and_doubles_nothing() {
     }
     let total = (6 * ROUND) as u64;
     for client in [&mut a, &mut b] {
-        let got = collect_chat(client, &["general"], 6 * ROUND).await;
+        let got = within(collect_chat(client, &["general"], 6 * ROUND)).await;
         assert_eq!(
             got[&room("general")],
             (1..=total).collect::<Vec<_>>(),
@@ -390,7 +515,13 @@ async fn a_node_killed_with_9_takes_its_users_offline_on_the_others() {
     roamer_there.join("general").await;
     let (_doomed, doomed_id, _) = member(&n2, "kdoomed", &["general"]).await;
     let everyone = BTreeSet::from([watcher_id, roamer, doomed_id]);
-    let seen = presence_reaches(&mut watcher, "general", &mut online, &everyone).await;
+    let seen = within(presence_reaches(
+        &mut watcher,
+        "general",
+        &mut online,
+        &everyone,
+    ))
+    .await;
     let roamer_joins = seen
         .iter()
         .filter(|u| u.joined.iter().any(|j| j.id == roamer))
@@ -400,12 +531,12 @@ async fn a_node_killed_with_9_takes_its_users_offline_on_the_others() {
     // the roamer stays online through their other node.
     n2.signal("-KILL");
     assert_eq!(n2.exited_within(DEADLOCK_GUARD).await, Some(false));
-    let seen = presence_reaches(
+    let seen = within(presence_reaches(
         &mut watcher,
         "general",
         &mut online,
         &BTreeSet::from([watcher_id, roamer]),
-    )
+    ))
     .await;
     assert!(
         seen.iter().all(|u| u.left.iter().all(|l| l.id != roamer)),
@@ -424,21 +555,7 @@ async fn logging_out_on_one_node_closes_the_sessions_socket_and_stream_on_anothe
     let n2 = node("v2", &db, &redis).await;
     let (mut socket, _, token) = member(&n2, "vrevoked", &["general"]).await;
     // The same session's SSE stream, on the other node.
-    let mut stream = reqwest::Client::new()
-        .get(format!("http://{}/api/events?token={token}", n2.addr))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(stream.status(), 200);
-    let mut seen = String::new();
-    while !seen.contains("event: unread") {
-        let chunk = tokio::time::timeout(DEADLOCK_GUARD, stream.chunk())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .expect("the stream is open");
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let mut stream = open_sse(&n2, &token).await;
     let me = |node: &Hibiki| {
         reqwest::Client::new()
             .get(format!("http://{}/api/auth/me", node.addr))

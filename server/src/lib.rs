@@ -199,6 +199,8 @@ fn cluster(
         incoming,
         counters.clone(),
         shutdown.clone(),
+        cluster::farewell(&node),
+        tasks,
     )
     .map_err(|e| ServerError::Startup(e.to_string()))?;
     tracing::info!(%node, channel = %config.redis_channel, "Redis bus");

@@ -7,6 +7,7 @@ mod body;
 pub mod client_ip;
 mod headers;
 mod health;
+mod metrics;
 mod notifications;
 mod pages;
 mod rooms;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/health", get(health::health))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))
@@ -77,6 +79,10 @@ pub fn router(state: AppState) -> Router {
             pages::prepare_page,
         ))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count_errors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

@@ -1,0 +1,151 @@
+//! `GET /metrics` (issue 13, operations): the Prometheus text page of a real
+//! server, read after real traffic: connection and stream gauges, frames in
+//! by type, errors by code over the WebSocket and HTTP, store and fan-out
+//! latency histograms, each series labelled with the node's id.
+
+#![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
+
+mod common;
+
+use common::TestServer;
+use protocol::ErrorCode;
+
+const NODE: &str = "metrics-node";
+
+/// One sample of the text format: `name{labels} value`.
+#[derive(Debug)]
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+/// Parses the samples of a text exposition (comments skipped). Label values
+/// in these tests hold no escaped quotes or commas.
+fn parse(page: &str) -> Vec<Sample> {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("a value");
+            let (name, labels) = match series.split_once('{') {
+                Some((name, rest)) => {
+                    let body = rest.strip_suffix('}').expect("closing brace");
+                    let labels = body
+                        .split(',')
+                        .filter(|kv| !kv.is_empty())
+                        .map(|kv| {
+                            let (k, v) = kv.split_once('=').expect("k=v");
+                            (k.to_owned(), v.trim_matches('"').to_owned())
+                        })
+                        .collect();
+                    (name.to_owned(), labels)
+                }
+                None => (series.to_owned(), Vec::new()),
+            };
+            Sample {
+                name,
+                labels,
+                value: value.parse().expect("a number"),
+            }
+        })
+        .collect()
+}
+
+/// The value of the series `name` whose labels include `labels`, if any.
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.iter().any(|(sk, sv)| sk == k && sv == v))
+        })
+        .map(|s| s.value)
+}
+
+async fn scrape(server: &TestServer) -> Vec<Sample> {
+    let res = reqwest::get(server.url("/metrics")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
+    let samples = parse(&res.text().await.unwrap());
+    for s in &samples {
+        assert!(
+            s.labels.iter().any(|(k, v)| k == "node" && v == NODE),
+            "every series names the node: {s:?}"
+        );
+    }
+    samples
+}
+
+#[tokio::test]
+async fn metrics_count_connections_frames_errors_and_latencies() {
+    let server = TestServer::start_with(|c| c.node_id = Some(NODE.into())).await;
+    let before = scrape(&server).await;
+    assert_eq!(value(&before, "hibiki_connections", &[]), Some(0.0));
+    assert_eq!(value(&before, "hibiki_sse_streams", &[]), Some(0.0));
+    assert!(value(&before, "hibiki_resident_memory_bytes", &[]).is_some_and(|b| b > 0.0));
+
+    let (mut alice, token) = server.user_token("alice").await;
+    alice.join("general").await;
+    alice.say("general", "hello metrics").await;
+    alice.send_raw("this is not json").await;
+    // The message's own broadcast may come first.
+    let refused = loop {
+        if let protocol::ServerEnvelope::Error { payload, .. } = alice.recv().await {
+            break payload;
+        }
+    };
+    assert_eq!(refused.code, ErrorCode::BadFrame);
+    // An HTTP error: no token.
+    let res = reqwest::get(server.url("/api/rooms")).await.unwrap();
+    assert_eq!(res.status(), 401);
+    // An SSE stream, open once its first event arrived.
+    let mut events = reqwest::get(server.url(&format!("/api/events?token={token}")))
+        .await
+        .unwrap();
+    events.chunk().await.unwrap().expect("the first event");
+
+    let after = scrape(&server).await;
+    assert_eq!(value(&after, "hibiki_connections", &[]), Some(1.0));
+    assert_eq!(value(&after, "hibiki_sse_streams", &[]), Some(1.0));
+    let frames = |frame| value(&after, "hibiki_frames_in_total", &[("frame", frame)]);
+    assert_eq!(frames("room:join"), Some(1.0));
+    assert_eq!(frames("chat:send"), Some(1.0));
+    assert_eq!(frames("invalid"), Some(1.0));
+    let errors = |code, via| {
+        value(
+            &after,
+            "hibiki_errors_total",
+            &[("code", code), ("via", via)],
+        )
+    };
+    assert_eq!(errors("bad_frame", "ws"), Some(1.0));
+    assert_eq!(errors("unauthorized", "http"), Some(1.0));
+    assert_eq!(
+        value(
+            &after,
+            "hibiki_store_seconds_count",
+            &[("op", "append_message")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&after, "hibiki_fanout_seconds_count", &[]), Some(1.0));
+    // Alice's own message came back to her: one frame out at least.
+    assert!(value(&after, "hibiki_frames_out_total", &[]).is_some_and(|n| n >= 1.0));
+
+    // `/health` names the same node.
+    let health: protocol::http::Health = reqwest::get(server.url("/health"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health.node_id, NODE);
+    drop(events);
+    server.stop().await;
+}

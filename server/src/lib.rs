@@ -34,6 +34,7 @@ pub mod notify;
 mod serve;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;
 pub mod ws;

@@ -78,6 +78,8 @@ struct Inner {
     frames_in: Family<FrameLabel, Counter>,
     errors: Family<ErrorLabel, Counter>,
     fanout: Histogram,
+    messages: Counter,
+    recovery_fetches: Counter,
     store: Family<OpLabel, Histogram, fn() -> Histogram>,
 }
 
@@ -119,6 +121,18 @@ impl Metrics {
             prometheus_client::registry::Unit::Seconds,
             fanout.clone(),
         );
+        let messages = Counter::default();
+        registry.register(
+            "messages",
+            "Chat messages stored through this node",
+            messages.clone(),
+        );
+        let recovery_fetches = Counter::default();
+        registry.register(
+            "recovery_fetches",
+            "Messages read from the store for a reconnecting client's since_seq",
+            recovery_fetches.clone(),
+        );
         let store: Family<OpLabel, Histogram, fn() -> Histogram> =
             Family::new_with_constructor(|| Histogram::new(latency_buckets()));
         registry.register_with_unit(
@@ -134,6 +148,8 @@ impl Metrics {
                 frames_in,
                 errors,
                 fanout,
+                messages,
+                recovery_fetches,
                 store,
             }),
         }
@@ -160,6 +176,24 @@ impl Metrics {
     /// One fan-out took `took`.
     pub fn fanout(&self, took: Duration) {
         self.inner.fanout.observe(took.as_secs_f64());
+    }
+
+    /// A chat message was stored.
+    pub fn message_stored(&self) {
+        self.inner.messages.inc();
+    }
+
+    /// `n` messages were read from the store for a client's recovery.
+    pub fn recovered(&self, n: usize) {
+        self.inner.recovery_fetches.inc_by(n as u64);
+    }
+
+    pub fn messages(&self) -> u64 {
+        self.inner.messages.get()
+    }
+
+    pub fn recovery_fetches(&self) -> u64 {
+        self.inner.recovery_fetches.get()
     }
 
     /// Store operation `op` took `took`.

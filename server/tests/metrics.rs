@@ -1,14 +1,17 @@
-//! `GET /metrics` (issue 13, operations): the Prometheus text page of a real
-//! server, read after real traffic: connection and stream gauges, frames in
+//! Operations (issue 13): `GET /metrics`, the Prometheus text page of a real
+//! server, read after real traffic (connection and stream gauges, frames in
 //! by type, errors by code over the WebSocket and HTTP, store and fan-out
-//! latency histograms, each series labelled with the node's id.
+//! latency histograms, each series labelled with the node's id); and the
+//! admin dashboard's endpoints (the live stats stream, signing a user out).
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
 mod common;
 
+use common::sse::SseReader;
 use common::TestServer;
-use protocol::ErrorCode;
+use protocol::http::{ClusterStats, NodeStats, RevokedSessions};
+use protocol::{close, ErrorCode};
 
 const NODE: &str = "metrics-node";
 
@@ -147,5 +150,85 @@ async fn metrics_count_connections_frames_errors_and_latencies() {
         .unwrap();
     assert_eq!(health.node_id, NODE);
     drop(events);
+    server.stop().await;
+}
+
+// ------------------------------------------------------ the admin dashboard ---
+
+/// The next `stats` event's snapshot of this (only) node.
+async fn next_stats(sse: &mut SseReader) -> NodeStats {
+    let e = sse.next().await.expect("a stats event");
+    assert_eq!(e.event, "stats", "{e:?}");
+    let stats: ClusterStats = serde_json::from_str(&e.data).unwrap();
+    assert_eq!(stats.nodes.len(), 1);
+    stats.nodes.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn the_dashboard_stream_is_for_admins_and_follows_connections() {
+    let server = TestServer::start_with(|c| c.node_id = Some(NODE.into())).await;
+    let admin = server.register("root").await; // the first account is an admin
+    let anonymous = reqwest::get(server.url("/api/admin/stats")).await.unwrap();
+    assert_eq!(anonymous.status(), 401, "no token");
+    let bob = server.register("bob").await;
+    let res = reqwest::Client::new()
+        .get(server.url("/api/admin/stats"))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403, "not an admin");
+
+    let mut sse = SseReader::open_path(&server, "/api/admin/stats", &admin).await;
+    let first = next_stats(&mut sse).await;
+    assert_eq!(first.node_id, NODE);
+    assert_eq!(first.connections, 0);
+    assert!(first.store_ok);
+    assert!(first.memory_bytes > 0);
+
+    // Bob connects and talks: the next snapshots show it.
+    let mut bob_ws = server.connect_token(&bob).await;
+    bob_ws.join("general").await;
+    bob_ws.say("general", "seen on the dashboard").await;
+    let seen = loop {
+        let s = next_stats(&mut sse).await;
+        if s.connections == 1 && s.messages == 1 {
+            break s;
+        }
+    };
+    assert!(seen.frames_in >= 2, "{seen:?}");
+    assert!(seen.frames_out >= 1, "{seen:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_admin_signs_a_user_out_everywhere() {
+    let server = TestServer::start().await;
+    let admin = server.register("root").await;
+    let (mut carol, carol_token) = server.user_token("carol").await;
+    carol.join("general").await;
+
+    let (status, body) = server
+        .post("/api/admin/users/carol/revoke", &carol_token, &())
+        .await;
+    assert_eq!(status, 403, "only admins: {body}");
+
+    let (status, body) = server
+        .post("/api/admin/users/carol/revoke", &admin, &())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let revoked: RevokedSessions = serde_json::from_value(body).unwrap();
+    assert_eq!(revoked.sessions, 1);
+    assert_eq!(
+        carol.closed().await.map(u16::from),
+        Some(close::SESSION_ENDED)
+    );
+    let (status, _) = server.get("/api/auth/me", &carol_token).await;
+    assert_eq!(status, 401, "the token is dead");
+
+    let (status, body) = server
+        .post("/api/admin/users/nobody/revoke", &admin, &())
+        .await;
+    assert_eq!(status, 404, "{body}");
     server.stop().await;
 }

@@ -96,6 +96,7 @@ impl Chat {
                     .map_err(internal)?;
                 let more = page.len() > limit as usize;
                 page.truncate(limit as usize);
+                self.metrics.recovered(page.len());
                 (page, more)
             }
             None => {
@@ -172,6 +173,7 @@ impl Chat {
                     None,
                 );
                 self.metrics.fanout(started.elapsed());
+                self.metrics.message_stored();
                 // Sending ends "is typing…" at once.
                 self.hub.stop_typing(&send.room, author.id);
                 tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");

@@ -1,6 +1,7 @@
 //! The HTTP surface: thin handlers grouped by resource, plus the Leptos
 //! pages. Each handler's doc header gives its method and path.
 
+mod admin;
 pub(crate) mod assets;
 mod auth;
 mod body;
@@ -56,6 +57,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout-all", post(auth::logout_all))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(auth::list_users))
+        .route("/api/admin/users/{name}/revoke", post(admin::revoke))
+        .route("/api/admin/stats", get(admin::stats))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
         .route("/api/users", get(users::search))

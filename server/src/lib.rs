@@ -83,6 +83,8 @@ pub async fn run(
     let config = state.config.clone();
     // Presence batches and typing expiry; ends with the shutdown token.
     tasks.spawn(hub::run_timers(state.chat.hub().clone(), token.clone()));
+    // `metrics:tick` to the admins, once a second.
+    tasks.spawn(stats::run_ticker(state.clone(), token.clone()));
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 

@@ -11,7 +11,8 @@ mod common;
 use common::sse::SseReader;
 use common::TestServer;
 use protocol::http::{ClusterStats, NodeStats, RevokedSessions};
-use protocol::{close, ErrorCode};
+use protocol::server::MetricsTick;
+use protocol::{close, ErrorCode, ServerEnvelope, ServerEvent};
 
 const NODE: &str = "metrics-node";
 
@@ -99,7 +100,7 @@ async fn metrics_count_connections_frames_errors_and_latencies() {
     alice.send_raw("this is not json").await;
     // The message's own broadcast may come first.
     let refused = loop {
-        if let protocol::ServerEnvelope::Error { payload, .. } = alice.recv().await {
+        if let ServerEnvelope::Error { payload, .. } = alice.recv().await {
             break payload;
         }
     };
@@ -230,5 +231,51 @@ async fn an_admin_signs_a_user_out_everywhere() {
         .post("/api/admin/users/nobody/revoke", &admin, &())
         .await;
     assert_eq!(status, 404, "{body}");
+    server.stop().await;
+}
+
+/// Protocol v1's `metrics:tick`, once a second to the dashboard's
+/// subscribers: the admins' sockets, and their SSE streams as
+/// `event: metrics`. Other users never get it.
+#[tokio::test]
+async fn admins_get_metrics_ticks_on_their_socket_and_stream() {
+    let server = TestServer::start().await;
+    let (mut root, root_token) = server.user_token("root").await; // the first account: admin
+    let mut dave = server.user("dave").await;
+    root.join("general").await;
+    dave.join("general").await;
+
+    let first = root
+        .next_event(|e| match e {
+            ServerEvent::MetricsTick(t) => Some(t.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(first.connections, 2, "{first:?}");
+    assert_eq!(first.nodes, 1);
+    assert!(first.rss_bytes > 0);
+    // A second tick: by now Dave would have had the first one queued.
+    root.next_event(|e| matches!(e, ServerEvent::MetricsTick(_)).then_some(()))
+        .await;
+    dave.send_raw(r#"{"type":"ping","payload":{"t":7}}"#).await;
+    loop {
+        match dave.recv().await {
+            ServerEnvelope::Event(ServerEvent::Pong(_)) => break,
+            ServerEnvelope::Event(ServerEvent::MetricsTick(t)) => {
+                panic!("not an admin, yet got {t:?}")
+            }
+            _ => {}
+        }
+    }
+
+    let mut sse = SseReader::open(&server, &root_token, None).await;
+    let metrics = loop {
+        let e = sse.next().await.expect("an event");
+        if e.event == "metrics" {
+            break e;
+        }
+    };
+    let tick: MetricsTick = serde_json::from_str(&metrics.data).unwrap();
+    assert_eq!(tick.connections, 2);
     server.stop().await;
 }

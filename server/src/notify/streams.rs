@@ -26,6 +26,8 @@ pub enum StreamEvent {
     /// number a WebSocket connection gets as `notification:unread`, so an
     /// SSE-only client keeps its badge without polling.
     Unread(u64),
+    /// `metrics:tick`'s payload, for admins (`event: metrics`).
+    Metrics(protocol::server::MetricsTick),
 }
 
 /// The per-user registry of broadcast channels.

@@ -181,20 +181,12 @@ mod tests {
     fn node(id: &str, connections: u64, messages: u64, frames_out: u64) -> NodeStats {
         NodeStats {
             node_id: id.into(),
-            uptime_s: 1,
             connections,
-            sse_streams: 0,
             frames_in: messages,
             frames_out,
             messages,
             memory_bytes: 2 * 1024 * 1024,
-            store_ok: true,
-            bus: "local".into(),
-            bus_ok: true,
-            dropped: 0,
-            slow_consumers: 0,
-            recovery_fetches: 0,
-            gaps_repaired: 0,
+            ..NodeStats::default()
         }
     }
 

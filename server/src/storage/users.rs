@@ -108,6 +108,14 @@ impl Db {
     }
 
     /// Every user, by id.
+    /// The admins' ids (who gets `metrics:tick`).
+    pub async fn admin_ids(&self) -> Result<Vec<UserId>, StoreError> {
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE is_admin ORDER BY id")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(ids.into_iter().map(UserId).collect())
+    }
+
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         Ok(sqlx::query_as::<_, UserRow>(
             "SELECT id, name, password_hash, is_admin, created_at FROM users ORDER BY id",

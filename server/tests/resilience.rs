@@ -10,7 +10,7 @@ mod common;
 use common::binary::{free_port, rss_bytes, temp_db, Hibiki};
 use common::{room, Client, TestServer, DEADLOCK_GUARD};
 use futures_util::{SinkExt, StreamExt};
-use protocol::client::{ChatSend, RoomJoin};
+use protocol::client::ChatSend;
 use protocol::server::Message;
 use protocol::{Ack, ClientEnvelope, ClientMsg, RequestId, ServerEnvelope};
 use std::collections::{BTreeMap, HashMap};

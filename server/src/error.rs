@@ -200,7 +200,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, payload) = self.status_and_payload();
         let retry = payload.retry_after_ms;
+        let code = payload.code;
         let mut response = (status, Json(payload)).into_response();
+        // For the metrics middleware (errors by code).
+        response.extensions_mut().insert(code);
         if let Some(ms) = retry {
             let secs = ms.div_ceil(1000).max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

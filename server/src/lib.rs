@@ -29,10 +29,12 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 mod serve;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;
 pub mod ws;
@@ -42,6 +44,8 @@ use crate::chat::Chat;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, KeyedLimiter, Rate};
+use crate::metrics::Metrics;
+use crate::notify::Streams;
 use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
 use crate::storage::{Db, StoreError};
@@ -79,6 +83,8 @@ pub async fn run(
     let config = state.config.clone();
     // Presence batches and typing expiry; ends with the shutdown token.
     tasks.spawn(hub::run_timers(state.chat.hub().clone(), token.clone()));
+    // `metrics:tick` to the admins, once a second.
+    tasks.spawn(stats::run_ticker(state.clone(), token.clone()));
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 
@@ -134,7 +140,11 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         capacity: n.max(1.0),
         per_second: n / 60.0,
     };
-    let chat = Chat::new(Hub::with_timing(l.hub_timing()), db.clone());
+    let hub = Hub::with_timing(l.hub_timing());
+    let streams = Streams::default();
+    let node_id = config.node_id();
+    let metrics = Metrics::new(&node_id, hub.clone(), streams.clone());
+    let chat = Chat::new(hub, db.clone(), streams, metrics.clone());
     let sessions = Sessions::new(
         db.clone(),
         keys.clone(),
@@ -142,6 +152,8 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
         chat.notifier().streams().clone(),
     );
     Ok(AppState {
+        node_id: node_id.into(),
+        metrics,
         leptos_options: leptos_options(&config, addr),
         chat,
         sessions,

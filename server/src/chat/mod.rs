@@ -8,7 +8,8 @@
 mod rooms;
 
 use crate::hub::{ConnId, Hub};
-use crate::notify::Notifier;
+use crate::metrics::Metrics;
+use crate::notify::{Notifier, Streams};
 use crate::storage::{AppendError, Db, RoomRow, StoreError, Stored};
 use protocol::client::ChatSend;
 use protocol::server::{
@@ -17,6 +18,7 @@ use protocol::server::{
 use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Chat operations, with the hub and the store they combine.
 #[derive(Clone)]
@@ -24,6 +26,7 @@ pub struct Chat {
     hub: Hub,
     db: Db,
     notifier: Notifier,
+    metrics: Metrics,
     /// One lock per room, held from a send's commit to its broadcast, so
     /// every member receives a room's messages in seq order. The store
     /// serialises writers anyway (one SQLite write lock), so this adds no
@@ -32,11 +35,13 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(hub: Hub, db: Db) -> Self {
+    /// `streams` are the SSE subscriptions notifications also go to.
+    pub fn new(hub: Hub, db: Db, streams: Streams, metrics: Metrics) -> Self {
         Self {
-            notifier: Notifier::new(hub.clone(), db.clone()),
+            notifier: Notifier::new(hub.clone(), db.clone(), streams),
             hub,
             db,
+            metrics,
             send_order: Arc::default(),
         }
     }
@@ -91,6 +96,7 @@ impl Chat {
                     .map_err(internal)?;
                 let more = page.len() > limit as usize;
                 page.truncate(limit as usize);
+                self.metrics.recovered(page.len());
                 (page, more)
             }
             None => {
@@ -152,17 +158,22 @@ impl Chat {
         let room = self.room(&send.room).await?;
         let order = self.send_order(room.id);
         let in_seq_order = order.lock().await;
+        let started = Instant::now();
         let stored = self
             .db
             .append_message(room.id, author.id, request, text, send.reply_to)
             .await;
+        self.metrics.store("append_message", started.elapsed());
         match stored {
             Ok(Stored::New(message)) => {
+                let started = Instant::now();
                 self.hub.publish_to_room(
                     &send.room,
                     ServerEvent::ChatMessage(message.clone()),
                     None,
                 );
+                self.metrics.fanout(started.elapsed());
+                self.metrics.message_stored();
                 // Sending ends "is typing…" at once.
                 self.hub.stop_typing(&send.room, author.id);
                 tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");

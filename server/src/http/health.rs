@@ -9,7 +9,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".into(),
         uptime_s: state.started.elapsed().as_secs(),
         connections: state.connection_limits.open() as u64,
-        node_id: "local".into(),
+        node_id: state.node_id.to_string(),
         store: state.db.kind().into(),
         bus: "local".into(),
     })

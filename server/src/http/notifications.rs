@@ -317,6 +317,9 @@ pub(super) async fn events(
                         .event("announcement")
                         .data(serde_json::to_string(&a).unwrap_or_default()),
                     StreamEvent::Unread(count) => unread_event(count),
+                    StreamEvent::Metrics(tick) => Event::default()
+                        .event("metrics")
+                        .data(serde_json::to_string(&tick).unwrap_or_default()),
                 };
                 return Some((Ok(event), (replay, replayed, sub, held)));
             }

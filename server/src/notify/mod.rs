@@ -30,12 +30,8 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(hub: Hub, db: Db) -> Self {
-        Self {
-            hub,
-            db,
-            streams: Streams::default(),
-        }
+    pub fn new(hub: Hub, db: Db, streams: Streams) -> Self {
+        Self { hub, db, streams }
     }
 
     pub fn streams(&self) -> &Streams {

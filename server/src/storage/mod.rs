@@ -23,7 +23,7 @@ pub use sessions::{NewSession, SessionRow};
 pub use users::{NewUser, UserRow};
 
 pub(crate) use crate::clock::now_ms;
-use backend::{PgStore, SqliteStore, Store};
+use backend::{on_store, PgStore, SqliteStore, Store};
 
 /// Store failures. Constraint violations the caller must handle are typed;
 /// a database that cannot be reached right now is typed too (worth a retry);
@@ -84,6 +84,12 @@ impl Db {
             return Err(StoreError::Unsupported(url.to_owned()));
         };
         Ok(Self { store })
+    }
+
+    /// Whether the store answers (a trivial query), for readiness and the
+    /// dashboard.
+    pub async fn check(&self) -> bool {
+        on_store!(self, s => sqlx::query("SELECT 1").execute(s.reader()).await.is_ok())
     }
 
     /// A short name for `/health`.

@@ -4,6 +4,7 @@
 
 pub mod binary;
 pub mod pg;
+pub mod sse;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
@@ -68,7 +69,7 @@ impl TestServer {
         tweak(&mut config);
         // A test that points at its own file keeps it (e.g. to restart on it).
         let own_db = (config.database_url == default_url && !pg::enabled()).then_some(db);
-        server::telemetry::init(&config.log);
+        server::telemetry::init(&config.log, config.log_format, &config.node_id());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();

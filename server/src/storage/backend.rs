@@ -267,3 +267,37 @@ pub(super) fn is_unavailable(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The file names in a migration directory, sorted.
+    fn steps(dir: &str) -> Vec<String> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Every schema step exists for both engines, under the same name, so
+    /// a database of either kind is at the same version after start-up.
+    #[test]
+    fn both_engines_have_the_same_migration_steps() {
+        let sqlite = steps("migrations");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, steps("migrations-pg"));
+    }
+
+    #[test]
+    fn advisory_lock_keys_do_not_collide_across_kinds() {
+        use super::Serial;
+        assert_ne!(Serial::FirstUser.key(), Serial::RoomsCreatedBy(0).key());
+        assert_ne!(
+            Serial::RoomsCreatedBy(1).key(),
+            Serial::RoomsCreatedBy(2).key()
+        );
+    }
+}

@@ -1,5 +1,6 @@
-//! The real `hibiki` binary as a child process on a real SQLite file, for
-//! tests that restart it, signal it, or measure its memory.
+//! The real `hibiki` binary as a child process on a real store (a SQLite
+//! file, or PostgreSQL: see `temp_db`), for tests that restart it, signal it,
+//! or measure its memory.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
 use super::{Client, DEADLOCK_GUARD};

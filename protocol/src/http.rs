@@ -322,7 +322,7 @@ pub struct UserInfo {
 /// `GET /api/admin/stats`, an SSE stream of `stats` events, admins only).
 /// Counters count since the node started; the dashboard turns them into
 /// rates between two events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeStats {
     pub node_id: String,
     pub uptime_s: u64,

@@ -104,21 +104,11 @@ mod tests {
 
     fn at(frames_in: u64, frames_out: u64) -> NodeStats {
         NodeStats {
-            node_id: "n".into(),
-            uptime_s: 0,
             connections: 3,
-            sse_streams: 0,
             frames_in,
             frames_out,
-            messages: 0,
             memory_bytes: 42,
-            store_ok: true,
-            bus: "local".into(),
-            bus_ok: true,
-            dropped: 0,
-            slow_consumers: 0,
-            recovery_fetches: 0,
-            gaps_repaired: 0,
+            ..NodeStats::default()
         }
     }
 

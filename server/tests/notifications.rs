@@ -924,3 +924,26 @@ async fn reading_a_dm_reads_its_notifications_and_tells_every_tab() {
     assert_eq!(unread, [NotificationKind::Mention]);
     server.stop().await;
 }
+
+/// The dashboard's announcement form posts with the session cookie, not a
+/// bearer token: an admin's cookie may announce, a plain user's may not,
+/// and no credentials at all is 401.
+#[tokio::test]
+async fn an_admin_announces_with_the_session_cookie() {
+    let server = server().await;
+    let admin = server.register("aiko").await; // first user: admin
+    let plain = server.register("ben").await;
+    let post = |cookie: Option<String>| {
+        let mut req = reqwest::Client::new()
+            .post(server.url("/api/announcements"))
+            .json(&json!({"text": "from the dashboard"}));
+        if let Some(token) = cookie {
+            req = req.header("cookie", format!("hibiki_session={token}"));
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(Some(admin)).await, 202);
+    assert_eq!(post(Some(plain)).await, 403);
+    assert_eq!(post(None).await, 401);
+    server.stop().await;
+}

@@ -179,8 +179,20 @@ impl From<crate::auth::password::HashError> for AppError {
 }
 
 impl From<crate::storage::StoreError> for AppError {
+    /// A database that is briefly unreachable is 503 with `Retry-After`
+    /// (the request changed nothing); anything else is internal.
     fn from(e: crate::storage::StoreError) -> Self {
-        Self::internal(e)
+        use crate::storage::StoreError;
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Self::Busy {
+                    message: "the database is unavailable; retry shortly".into(),
+                    retry_after_ms: StoreError::RETRY_AFTER_MS,
+                }
+            }
+            _ => Self::internal(e),
+        }
     }
 }
 

@@ -313,8 +313,22 @@ fn forbidden(room: &RoomName) -> ErrorPayload {
     )
 }
 
-/// Logs a store failure and turns it into a generic `internal` error.
-fn internal(e: StoreError) -> ErrorPayload {
+/// A store failure as the sender hears it, logged here. A database that is
+/// briefly unreachable (PostgreSQL restarting) is `rate_limited` with a
+/// pause: nothing was stored, and the client sends the same request again
+/// after it (a resent `chat:send` is deduplicated by its id). Anything else
+/// is a generic `internal` error.
+pub(crate) fn internal(e: StoreError) -> ErrorPayload {
+    if let StoreError::Unavailable(_) = e {
+        tracing::warn!(error = %e, "store unavailable");
+        return ErrorPayload {
+            retry_after_ms: Some(StoreError::RETRY_AFTER_MS),
+            ..ErrorPayload::new(
+                ErrorCode::RateLimited,
+                "the database is unavailable; retry shortly",
+            )
+        };
+    }
     tracing::error!(error = %e, "store failure");
     ErrorPayload::new(ErrorCode::Internal, "internal server error")
 }

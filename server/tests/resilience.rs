@@ -9,33 +9,12 @@ mod common;
 use common::binary::{free_port, rss_bytes, temp_db, Hibiki};
 use common::{room, Client, TestServer, DEADLOCK_GUARD};
 use futures_util::{SinkExt, StreamExt};
-use protocol::client::{ChatSend, RoomJoin};
+use protocol::client::ChatSend;
 use protocol::server::Message;
 use protocol::{Ack, ClientEnvelope, ClientMsg, RequestId, ServerEnvelope};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite;
-
-/// Rejoins with `since_seq` and pages until `has_more` is false.
-async fn recover(client: &mut Client, room_name: &str, mut since: u64) -> Vec<Message> {
-    let mut got = Vec::new();
-    loop {
-        let ack = client
-            .request(ClientMsg::RoomJoin(RoomJoin {
-                room: room(room_name),
-                since_seq: Some(since),
-            }))
-            .await;
-        let Ack::RoomJoined(page) = ack else {
-            panic!("expected a join ack")
-        };
-        since = page.messages.last().map_or(since, |m| m.seq);
-        got.extend(page.messages);
-        if !page.has_more {
-            return got;
-        }
-    }
-}
 
 #[tokio::test]
 async fn a_client_that_missed_500_messages_gets_exactly_those_on_rejoin() {
@@ -62,7 +41,7 @@ async fn a_client_that_missed_500_messages_gets_exactly_those_on_rejoin() {
     }
 
     let mut back = server.connect_token(&token).await;
-    let missed = recover(&mut back, "general", last_seen).await;
+    let missed = back.recover("general", last_seen).await;
     assert_eq!(
         missed, sent,
         "exactly the 500 missed messages, in order, once each"
@@ -185,7 +164,7 @@ async fn kill_9_mid_burst_loses_nothing_acknowledged_and_duplicates_nothing() {
     }
 
     // The store holds each of the N messages exactly once, seqs 1..=N without gaps.
-    let stored = recover(&mut client, "general", 0).await;
+    let stored = client.recover("general", 0).await;
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for m in &stored {
         *count.entry(m.text.clone()).or_default() += 1;

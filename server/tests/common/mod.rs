@@ -3,6 +3,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod binary;
+pub mod nginx;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
@@ -268,10 +270,13 @@ impl Client {
             }),
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
                 let status = res.status().as_u16();
-                let body = res
-                    .body()
-                    .as_deref()
-                    .map(|b| serde_json::from_slice(b).expect("JSON error body"));
+                // Hibiki's refusals are JSON; a proxy's (nginx's 502 page)
+                // are kept as text.
+                let body = res.body().as_deref().map(|b| {
+                    serde_json::from_slice(b).unwrap_or_else(|_| {
+                        serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
+                    })
+                });
                 Err((status, body.unwrap_or(serde_json::Value::Null)))
             }
             Err(e) => panic!("handshake failed: {e}"),
@@ -409,12 +414,57 @@ impl Client {
         }
     }
 
+    /// Every message of `room_name` after `since`: rejoins with
+    /// `since_seq` and pages until `has_more` is false.
+    pub async fn recover(&mut self, room_name: &str, mut since: u64) -> Vec<ChatMessage> {
+        let mut got = Vec::new();
+        loop {
+            let ack = self
+                .request(ClientMsg::RoomJoin(RoomJoin {
+                    room: room(room_name),
+                    since_seq: Some(since),
+                }))
+                .await;
+            let Ack::RoomJoined(page) = ack else {
+                panic!("expected a join ack")
+            };
+            since = page.messages.last().map_or(since, |m| m.seq);
+            got.extend(page.messages);
+            if !page.has_more {
+                return got;
+            }
+        }
+    }
+
     /// The next `chat:message` event (from the backlog first).
     pub async fn next_chat(&mut self) -> ChatMessage {
         loop {
             match self.recv().await {
                 ServerEnvelope::Event(ServerEvent::ChatMessage(m)) => return m,
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next protocol frame (backlog first), or `None` once the socket
+    /// has closed or broken: for tests in which a node goes away. Not
+    /// guarded: the caller bounds the wait.
+    pub async fn recv_or_closed(&mut self) -> Option<ServerEnvelope> {
+        if let Some(e) = self.backlog.pop_front() {
+            return Some(e);
+        }
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(t)) => {
+                    return Some(
+                        ServerEnvelope::decode(t.as_str()).unwrap_or_else(|e| {
+                            panic!("server sent an undecodable frame {t}: {e}")
+                        }),
+                    )
+                }
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(other) => panic!("unexpected frame {other:?}"),
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Calls to the HTTP API from the browser (`fetch`, same origin, cookies
-//! included). Errors are the protocol's typed [`ErrorPayload`].
+//! Calls to the HTTP API from the browser (`gloo_net::http`, same origin,
+//! cookies included). Errors are the protocol's typed [`ErrorPayload`].
 
 use protocol::{ErrorCode, ErrorPayload};
 use serde::de::DeserializeOwned;
@@ -11,14 +11,19 @@ pub async fn post_json<B: serde::Serialize, R: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<R, ErrorPayload> {
-    let json = serde_json::to_string(body).map_err(|e| network(&e.to_string()))?;
-    fetch_json("POST", path, Some(json)).await
+    let request = api_request(gloo_net::http::Request::post(path))
+        .json(body)
+        .map_err(|e| network(&e.to_string()))?;
+    fetch_json(request).await
 }
 
 /// GETs `path` and decodes the JSON answer (see [`post_json`]).
 #[cfg(feature = "hydrate")]
 pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ErrorPayload> {
-    fetch_json("GET", path, None).await
+    let request = api_request(gloo_net::http::Request::get(path))
+        .build()
+        .map_err(|_| network("bad request"))?;
+    fetch_json(request).await
 }
 
 #[cfg(feature = "hydrate")]
@@ -26,42 +31,26 @@ fn network(what: &str) -> ErrorPayload {
     ErrorPayload::new(ErrorCode::Internal, format!("network error: {what}"))
 }
 
+/// What every call sets: the session cookie goes along (same origin only),
+/// and the answer is asked for as JSON.
+#[cfg(feature = "hydrate")]
+fn api_request(builder: gloo_net::http::RequestBuilder) -> gloo_net::http::RequestBuilder {
+    builder
+        .credentials(web_sys::RequestCredentials::SameOrigin)
+        .header("accept", "application/json")
+}
+
+/// Sends `request` and decodes its answer; the body is read as text first,
+/// so an error status keeps its typed body (or gets a generic one).
 #[cfg(feature = "hydrate")]
 async fn fetch_json<R: DeserializeOwned>(
-    method: &str,
-    path: &str,
-    body: Option<String>,
+    request: gloo_net::http::Request,
 ) -> Result<R, ErrorPayload> {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
-
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
-    if let Some(json) = &body {
-        init.set_body(&wasm_bindgen::JsValue::from_str(json));
-    }
-    let request =
-        web_sys::Request::new_with_str_and_init(path, &init).map_err(|_| network("bad request"))?;
-    let headers = request.headers();
-    if body.is_some() {
-        headers
-            .set("content-type", "application/json")
-            .map_err(|_| network("bad header"))?;
-    }
-    headers
-        .set("accept", "application/json")
-        .map_err(|_| network("bad header"))?;
-    let response = JsFuture::from(leptos::prelude::window().fetch_with_request(&request))
+    let response = request
+        .send()
         .await
-        .map_err(|_| network("the server cannot be reached"))?
-        .dyn_into::<web_sys::Response>()
-        .map_err(|_| network("unexpected response"))?;
-    let text = JsFuture::from(response.text().map_err(|_| network("unreadable body"))?)
-        .await
-        .ok()
-        .and_then(|v| v.as_string())
-        .unwrap_or_default();
+        .map_err(|_| network("the server cannot be reached"))?;
+    let text = response.text().await.unwrap_or_default();
     decode_answer(response.status(), &text)
 }
 

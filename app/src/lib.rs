@@ -24,6 +24,7 @@
 
 pub mod api;
 pub mod components;
+pub mod dashboard;
 pub mod drafts;
 pub mod errors;
 pub mod format;
@@ -40,6 +41,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::pages::admin::AdminPage;
 use crate::pages::auth::{LoginPage, RegisterPage};
 use crate::pages::chat::ChatPage;
 use crate::pages::not_found::NotFound;
@@ -100,6 +102,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/rooms/:room") view=ChatPage/>
                 <Route path=path!("/login") view=LoginPage/>
                 <Route path=path!("/register") view=RegisterPage/>
+                <Route path=path!("/admin") view=AdminPage/>
             </Routes>
         </Router>
     }

@@ -262,6 +262,9 @@ test('an announcement shows as a banner on every open page and is stored once', 
   for (const user of [alice, bob]) {
     const banner = user.page.getByRole('alert', { name: 'Announcement' });
     await expect(banner).toContainText(text);
+    // Its icon is inline SVG, not an emoji (an empty box without an emoji font).
+    await expect(banner.locator('.announcement__icon svg')).toHaveCount(1);
+    expect(await banner.textContent()).not.toMatch(/\p{Extended_Pictographic}/u);
     // Stored as a system notification (the bell counts it)...
     await expect(bell(user.page)).toHaveAccessibleName(unreadName(1));
     const p = await openPanel(user.page);

@@ -1,8 +1,6 @@
 import type { Browser, BrowserContext, Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { PASSWORD, chat, collectPageErrors, expect, test, uid, userName } from './support/hibiki';
+import { chat, collectPageErrors, expect, test, uid, userName } from './support/hibiki';
+import { OwnServer, ownPort } from './support/server';
 
 // The outbox is honest: a room's messages go out in the order written, paced
 // by the server's `retry_after_ms` (never shown as failed for their rate), from
@@ -11,48 +9,19 @@ import { PASSWORD, chat, collectPageErrors, expect, test, uid, userName } from '
 // This spec runs its own `hibiki` with a tight inbound frame limit (the
 // suite's server lifts it for speed), on its own port and SQLite file.
 
-const PORT = Number(process.env.HIBIKI_OUTBOX_PORT ?? 3310 + (Number(process.env.HIBIKI_E2E_PORT ?? 3000) % 100));
-const BASE = `http://127.0.0.1:${PORT}`;
-const DB = `sqlite://${path.join(os.tmpdir(), `hibiki-outbox-${process.pid}-${Date.now()}.db`)}`;
-
-let server: ChildProcess | undefined;
-
-test.beforeAll(async () => {
-  server = spawn('./target/release/hibiki', [], {
-    cwd: path.join(__dirname, '..', '..'),
-    env: {
-      ...process.env,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${PORT}`,
-      LEPTOS_SITE_ROOT: 'target/site',
-      HIBIKI_DATABASE_URL: DB,
-      HIBIKI_SHUTDOWN_GRACE_S: '2',
-      HIBIKI_LOGIN_PER_IP_PER_MIN: '10000',
-      // 4 frames a second, bursts of 8: 40 quick sends are far over it.
-      HIBIKI_FRAMES_PER_SECOND: '4',
-      HIBIKI_FRAME_BURST: '8',
-      RUST_LOG: 'warn',
-    },
-    stdio: 'ignore',
-  });
-  await expect
-    .poll(async () => (await fetch(`${BASE}/health`).catch(() => null))?.status ?? 0, { timeout: 30_000 })
-    .toBe(200);
+const server = new OwnServer('outbox', ownPort('HIBIKI_OUTBOX_PORT', 3310), {
+  // 4 frames a second, bursts of 8: 40 quick sends are far over it.
+  HIBIKI_FRAMES_PER_SECOND: '4',
+  HIBIKI_FRAME_BURST: '8',
 });
 
-test.afterAll(async () => {
-  if (!server || server.exitCode !== null) return;
-  const exited = new Promise((resolve) => server!.once('exit', resolve));
-  server.kill('SIGTERM');
-  await exited;
-});
+test.beforeAll(() => server.start());
+test.afterAll(() => server.stop());
 
 /** A signed-up user's browser context on this spec's server. */
 async function signUp(browser: Browser): Promise<{ name: string; context: BrowserContext }> {
   const name = userName('aiko');
-  const context = await browser.newContext({ baseURL: BASE });
-  const res = await context.request.post('/api/auth/register', { data: { username: name, password: PASSWORD } });
-  expect(res.status(), await res.text()).toBe(201);
-  return { name, context };
+  return { name, context: await server.signUp(browser, name) };
 }
 
 /** What one tab's socket carried: its `chat:send` frames and the server's `rate_limited` answers. */

@@ -8,10 +8,7 @@ import { chat, createRoom, expect, seedMessages, test } from './support/hibiki';
 const COUNT = 300;
 const label = (i: number) => `scroll ${String(i).padStart(3, '0')}`;
 
-// FIXME(issue 12, item 5): passes on its branch, fails on main after the merge
-// with the composer and rooms work (the anchor moved by 1,188 px on one load).
-// Kept visible as a known failure to fix next session, not counted as done.
-test.fixme('older pages are prepended without moving the view, down to the first message', async ({
+test('older pages are prepended without moving the view, down to the first message', async ({
   users,
 }) => {
   const alice = await users.open('scroll');

@@ -334,3 +334,53 @@ pub struct UserInfo {
     pub admin: bool,
     pub created_at: crate::ids::Timestamp,
 }
+
+/// One node's numbers, as the live admin dashboard shows them (extension:
+/// `GET /api/admin/stats`, an SSE stream of `stats` events, admins only).
+/// Counters count since the node started; the dashboard turns them into
+/// rates between two events.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStats {
+    pub node_id: String,
+    pub uptime_s: u64,
+    /// Open WebSockets.
+    pub connections: u64,
+    /// Open SSE streams.
+    pub sse_streams: u64,
+    /// Client frames received.
+    pub frames_in: u64,
+    /// Frames queued to sockets by fan-out.
+    pub frames_out: u64,
+    /// Chat messages stored through this node.
+    pub messages: u64,
+    /// Resident memory, bytes.
+    pub memory_bytes: u64,
+    /// Whether the store answered its check.
+    pub store_ok: bool,
+    /// `"local"` (in-process) or the bus's name, and whether it is up.
+    pub bus: String,
+    pub bus_ok: bool,
+    /// Delivery-correctness counters: ephemeral events dropped for a full
+    /// queue, sockets closed as slow consumers, messages fetched from the
+    /// store for a client's `since_seq` recovery, and gaps in a room's
+    /// stream repaired from the store (multi-node only).
+    pub dropped: u64,
+    pub slow_consumers: u64,
+    pub recovery_fetches: u64,
+    pub gaps_repaired: u64,
+}
+
+/// A `stats` event of `GET /api/admin/stats`: every node's latest numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterStats {
+    /// When this snapshot was taken (ms since the epoch).
+    pub ts: crate::ids::Timestamp,
+    pub nodes: Vec<NodeStats>,
+}
+
+/// `POST /api/admin/users/{name}/revoke` (extension, admins only): how many
+/// live sessions were ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedSessions {
+    pub sessions: usize,
+}

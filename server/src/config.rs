@@ -7,6 +7,13 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
     /// Address to listen on.
@@ -30,6 +37,17 @@ pub struct Config {
         default_value = "sqlite://hibiki.db"
     )]
     pub database_url: String,
+
+    /// This node's name in logs, metrics and `/health`. Unset: the host
+    /// name and the listen port (`host:3000`), unique per node of a cluster
+    /// as long as hosts have distinct names.
+    #[arg(long, env = "HIBIKI_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Log line format: `text` (human-readable, the default) or `json`
+    /// (one JSON object per line, for log collectors).
+    #[arg(long, env = "HIBIKI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Log filter, `RUST_LOG` syntax.
     #[arg(long, env = "RUST_LOG", default_value = "info,tower_http=info")]
@@ -102,11 +120,6 @@ pub struct Config {
     /// The Redis pub/sub channel the nodes of one cluster share.
     #[arg(long, env = "HIBIKI_REDIS_CHANNEL", default_value = "hibiki")]
     pub redis_channel: String,
-
-    /// This node's name in `/health`, the logs and the bus. Default:
-    /// `hostname-pid`.
-    #[arg(long, env = "HIBIKI_NODE_ID")]
-    pub node_id: Option<String>,
 
     #[command(flatten)]
     pub limits: Limits,
@@ -291,6 +304,21 @@ impl Limits {
 }
 
 impl Config {
+    /// This node's id: `HIBIKI_NODE_ID`, else `host:port`.
+    pub fn node_id(&self) -> String {
+        match &self.node_id {
+            Some(id) if !id.trim().is_empty() => id.trim().to_owned(),
+            _ => {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "localhost".into());
+                format!("{host}:{}", self.site_addr.port())
+            }
+        }
+    }
+
     /// The configured API keys, trimmed, empty ones dropped.
     pub fn api_keys(&self) -> impl Iterator<Item = &str> {
         self.api_key

@@ -179,8 +179,20 @@ impl From<crate::auth::password::HashError> for AppError {
 }
 
 impl From<crate::storage::StoreError> for AppError {
+    /// A database that is briefly unreachable is 503 with `Retry-After`
+    /// (the request changed nothing); anything else is internal.
     fn from(e: crate::storage::StoreError) -> Self {
-        Self::internal(e)
+        use crate::storage::StoreError;
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                Self::Busy {
+                    message: "the database is unavailable; retry shortly".into(),
+                    retry_after_ms: StoreError::RETRY_AFTER_MS,
+                }
+            }
+            _ => Self::internal(e),
+        }
     }
 }
 
@@ -188,7 +200,10 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let (status, payload) = self.status_and_payload();
         let retry = payload.retry_after_ms;
+        let code = payload.code;
         let mut response = (status, Json(payload)).into_response();
+        // For the metrics middleware (errors by code).
+        response.extensions_mut().insert(code);
         if let Some(ms) = retry {
             let secs = ms.div_ceil(1000).max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

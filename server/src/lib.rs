@@ -34,10 +34,12 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod limits;
+pub mod metrics;
 pub mod notify;
 mod serve;
 pub mod shutdown;
 pub mod state;
+pub mod stats;
 pub mod storage;
 pub mod telemetry;
 pub mod ws;
@@ -49,6 +51,8 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::limits::{ConnectionLimits, KeyedLimiter, Rate};
+use crate::metrics::Metrics;
+use crate::notify::Streams;
 use crate::shutdown::ShutdownToken;
 use crate::state::AppState;
 use crate::storage::{Db, StoreError};
@@ -86,6 +90,8 @@ pub async fn run(
     let config = state.config.clone();
     // Presence batches and typing expiry; ends with the shutdown token.
     tasks.spawn(hub::run_timers(state.chat.hub().clone(), token.clone()));
+    // `metrics:tick` to the admins, once a second.
+    tasks.spawn(stats::run_ticker(state.clone(), token.clone()));
     let app = http::router(state);
     tracing::info!(%addr, "Hibiki listening on http://{addr}");
 
@@ -143,10 +149,16 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     };
     let shutdown = ShutdownToken::new();
     let tasks = TaskTracker::new();
-    let cluster = cluster(&config, &db, &shutdown, &tasks)?;
-    let chat = Chat::new(cluster.clone(), db.clone());
+    let hub = Hub::with_timing(l.hub_timing());
+    let streams = Streams::default();
+    let node_id = config.node_id();
+    let metrics = Metrics::new(&node_id, hub.clone(), streams.clone());
+    let cluster = cluster(&config, &node_id, hub, streams, &db, &shutdown, &tasks)?;
+    let chat = Chat::new(cluster.clone(), db.clone(), metrics.clone());
     let sessions = Sessions::new(db.clone(), keys.clone(), cluster);
     Ok(AppState {
+        node_id: node_id.into(),
+        metrics,
         leptos_options: leptos_options(&config, addr),
         chat,
         sessions,
@@ -172,15 +184,16 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
 /// `HIBIKI_REDIS_URL` (then the subscriber task runs until shutdown).
 fn cluster(
     config: &Config,
+    node_id: &str,
+    hub: Hub,
+    streams: Streams,
     db: &Db,
     shutdown: &ShutdownToken,
     tasks: &TaskTracker,
 ) -> Result<Cluster, ServerError> {
     let l = &config.limits;
-    let node = NodeId::from_config(config.node_id.as_deref());
+    let node = NodeId::new(node_id);
     let counters = Arc::new(BusCounters::default());
-    let hub = Hub::with_timing(l.hub_timing());
-    let streams = notify::Streams::default();
     let Some(url) = &config.redis_url else {
         let bus: Box<dyn Bus> = Box::new(LocalBus);
         return Ok(Cluster::new(
@@ -199,6 +212,8 @@ fn cluster(
         incoming,
         counters.clone(),
         shutdown.clone(),
+        cluster::farewell(&node),
+        tasks,
     )
     .map_err(|e| ServerError::Startup(e.to_string()))?;
     tracing::info!(%node, channel = %config.redis_channel, "Redis bus");

@@ -43,7 +43,7 @@ enum UserCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let Cli { command, config } = Cli::parse();
-    server::telemetry::init(&config.log);
+    server::telemetry::init(&config.log, config.log_format, &config.node_id());
     match command {
         None => serve(config).await,
         Some(Command::User(UserCommand::Create {

@@ -6,6 +6,7 @@ use crate::auth::{Keys, Sessions};
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::limits::{ConnectionLimits, KeyedLimiter};
+use crate::metrics::Metrics;
 use crate::shutdown::ShutdownToken;
 use crate::storage::Db;
 use axum::extract::FromRef;
@@ -47,4 +48,8 @@ pub struct AppState {
     /// Tracks WebSocket tasks so shutdown can wait for their close frames.
     pub tasks: TaskTracker,
     pub started: Instant,
+    /// This node's id (logs, metrics, `/health`).
+    #[from_ref(skip)]
+    pub node_id: Arc<str>,
+    pub metrics: Metrics,
 }

@@ -42,21 +42,23 @@ const API_KEY: &str = "cluster-test-key";
 
 /// Starts node `name` on `redis` and `db`, ready (store and bus up).
 async fn node(name: &str, db: &str, redis: &Redis) -> Hibiki {
+    node_with(name, db, redis, &[]).await
+}
+
+/// Like [`node`], with extra settings (they win).
+async fn node_with(name: &str, db: &str, redis: &Redis, extra: &[(&str, &str)]) -> Hibiki {
     let url = redis.url();
-    let node = Hibiki::start_with_env(
-        db,
-        free_port(),
-        &[
-            ("HIBIKI_REDIS_URL", &url),
-            ("HIBIKI_NODE_ID", name),
-            ("HIBIKI_NODE_TTL_MS", "1500"),
-            ("HIBIKI_PRESENCE_TICK_MS", "50"),
-            ("HIBIKI_MAX_CONNECTIONS_PER_IP", "1000"),
-            ("HIBIKI_LOGIN_PER_IP_PER_MIN", "1000"),
-            ("HIBIKI_API_KEY", API_KEY),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("HIBIKI_REDIS_URL", url.as_str()),
+        ("HIBIKI_NODE_ID", name),
+        ("HIBIKI_NODE_TTL_MS", "1500"),
+        ("HIBIKI_PRESENCE_TICK_MS", "50"),
+        ("HIBIKI_MAX_CONNECTIONS_PER_IP", "1000"),
+        ("HIBIKI_LOGIN_PER_IP_PER_MIN", "1000"),
+        ("HIBIKI_API_KEY", API_KEY),
+    ];
+    env.extend_from_slice(extra);
+    let node = Hibiki::start_with_env(db, free_port(), &env).await;
     readiness_becomes(&node, 200).await;
     node
 }
@@ -486,6 +488,35 @@ async fn a_node_killed_with_9_takes_its_users_offline_on_the_others() {
     // The live node still has its user online and serving.
     let sent = watcher.say("general", "still here").await;
     assert_eq!(sent.author.id, watcher_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_stopped_with_sigterm_takes_its_users_offline_at_once() {
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-term");
+    // A TTL far beyond the phase guard: only the farewell can do it.
+    let patient = [("HIBIKI_NODE_TTL_MS", "600000")];
+    let n1 = node_with("t1", &db, &redis, &patient).await;
+    let mut n2 = node_with("t2", &db, &redis, &patient).await;
+    let (mut watcher, watcher_id, _) = member(&n1, "twatch", &["general"]).await;
+    let mut online = BTreeSet::from([watcher_id]);
+    let (_leaving, leaving_id, _) = member(&n2, "tleaving", &["general"]).await;
+    within(presence_reaches(
+        &mut watcher,
+        "general",
+        &mut online,
+        &BTreeSet::from([watcher_id, leaving_id]),
+    ))
+    .await;
+    n2.signal("-TERM");
+    assert_eq!(n2.exited_within(DEADLOCK_GUARD).await, Some(true));
+    within(presence_reaches(
+        &mut watcher,
+        "general",
+        &mut online,
+        &BTreeSet::from([watcher_id]),
+    ))
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

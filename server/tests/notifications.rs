@@ -7,7 +7,8 @@
 
 mod common;
 
-use common::{room, Client, TestServer, DEADLOCK_GUARD};
+use common::sse::SseReader;
+use common::{room, Client, TestServer};
 use protocol::client::{DmOpen, NotificationRead};
 use protocol::http::{AuthResponse, CreateRoom, Credentials};
 use protocol::server::{Notification, NotificationKind, UnreadAck, UnreadCount};
@@ -628,96 +629,6 @@ async fn an_offline_user_finds_stored_notifications_at_next_login() {
     server.stop().await;
 }
 
-/// One parsed Server-Sent Event.
-#[derive(Debug, Clone, PartialEq)]
-struct Sse {
-    event: String,
-    id: Option<String>,
-    data: String,
-}
-
-/// Reads an SSE response chunk by chunk, yielding complete events
-/// (comments, i.e. keep-alives, are skipped).
-struct SseReader {
-    res: reqwest::Response,
-    buf: String,
-}
-
-impl SseReader {
-    async fn open(server: &TestServer, token: &str, last_event_id: Option<i64>) -> Self {
-        let mut req = reqwest::Client::new()
-            .get(server.url(&format!("/api/events?token={token}")))
-            .header("accept", "text/event-stream");
-        if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id.to_string());
-        }
-        let res = req.send().await.unwrap();
-        assert_eq!(res.status(), 200);
-        let ctype = res.headers()["content-type"].to_str().unwrap().to_owned();
-        assert!(ctype.starts_with("text/event-stream"), "{ctype}");
-        Self {
-            res,
-            buf: String::new(),
-        }
-    }
-
-    /// The next event, or `None` when the stream ended.
-    async fn next(&mut self) -> Option<Sse> {
-        loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let mut event = Sse {
-                    event: "message".into(),
-                    id: None,
-                    data: String::new(),
-                };
-                let mut any = false;
-                for line in block.lines() {
-                    if line.starts_with(':') || line.is_empty() {
-                        continue;
-                    }
-                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                    let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
-                    any = true;
-                    match field {
-                        "event" => event.event = value,
-                        "id" => event.id = Some(value),
-                        "data" => event.data.push_str(&value),
-                        _ => {}
-                    }
-                }
-                if any {
-                    return Some(event);
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(DEADLOCK_GUARD, self.res.chunk())
-                .await
-                .expect("an SSE chunk before the deadlock guard")
-                .ok()??;
-            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
-        }
-    }
-
-    async fn notification(&mut self) -> (i64, Notification) {
-        let e = self.next().await.expect("an event");
-        assert_eq!(e.event, "notification", "{e:?}");
-        let n: Notification = serde_json::from_str(&e.data).unwrap();
-        assert_eq!(e.id, Some(n.id.to_string()));
-        (n.id, n)
-    }
-
-    /// The next event, which must be `unread`: its count. It never carries
-    /// an id (only notifications move `Last-Event-ID`).
-    async fn unread(&mut self) -> u64 {
-        let e = self.next().await.expect("an event");
-        assert_eq!(e.event, "unread", "{e:?}");
-        assert_eq!(e.id, None, "{e:?}");
-        let count: UnreadCount = serde_json::from_str(&e.data).unwrap();
-        count.count
-    }
-}
-
 #[tokio::test]
 async fn sse_replays_what_was_stored_after_last_event_id() {
     let server = server().await;
@@ -1011,5 +922,28 @@ async fn reading_a_dm_reads_its_notifications_and_tells_every_tab() {
         .map(|n| n.kind)
         .collect();
     assert_eq!(unread, [NotificationKind::Mention]);
+    server.stop().await;
+}
+
+/// The dashboard's announcement form posts with the session cookie, not a
+/// bearer token: an admin's cookie may announce, a plain user's may not,
+/// and no credentials at all is 401.
+#[tokio::test]
+async fn an_admin_announces_with_the_session_cookie() {
+    let server = server().await;
+    let admin = server.register("aiko").await; // first user: admin
+    let plain = server.register("ben").await;
+    let post = |cookie: Option<String>| {
+        let mut req = reqwest::Client::new()
+            .post(server.url("/api/announcements"))
+            .json(&json!({"text": "from the dashboard"}));
+        if let Some(token) = cookie {
+            req = req.header("cookie", format!("hibiki_session={token}"));
+        }
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(post(Some(admin)).await, 202);
+    assert_eq!(post(Some(plain)).await, 403);
+    assert_eq!(post(None).await, 401);
     server.stop().await;
 }

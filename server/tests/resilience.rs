@@ -1,5 +1,6 @@
 //! Resilience against the real `hibiki` binary (a child process on a real
-//! SQLite file): recovery of missed messages, SIGTERM, and kill -9 in the
+//! store: a SQLite file, or a PostgreSQL database with
+//! `HIBIKI_TEST_STORE=postgres`): recovery of missed messages, SIGTERM, and kill -9 in the
 //! middle of a burst of sends, with idempotent re-sends after the restart.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion

@@ -264,6 +264,13 @@ struct Viewport {
     /// of the list's box, taken at each scroll: restored when older messages
     /// are prepended.
     anchor: StoredValue<Option<(Seq, f64)>>,
+    /// Set from the moment older messages are in the DOM until the anchor is
+    /// restored. A scroll event queued before the prepend (the reader's own
+    /// scrolling) is dispatched in the frame's scroll steps, before the
+    /// restoring animation-frame callback; measured then, the top message
+    /// would be one of the new ones and the anchor lost. So while this is
+    /// set, scrolling does not move the anchor.
+    prepending: StoredValue<bool>,
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -280,6 +287,7 @@ impl Viewport {
             at_bottom: RwSignal::new(true),
             seen: RwSignal::new(store.messages.with_untracked(|m| feed::last_seq(m))),
             anchor: StoredValue::new(None),
+            prepending: StoredValue::new(false),
         }
     }
 
@@ -307,7 +315,9 @@ impl Viewport {
             if at_bottom {
                 self.saw_latest();
             }
-            self.anchor.set_value(dom::first_visible(&el));
+            if !self.prepending.get_value() {
+                self.anchor.set_value(dom::first_visible(&el));
+            }
         }
     }
 
@@ -404,9 +414,13 @@ fn keep_place_on_prepend(viewport: Viewport, client: ChatClient, room: RoomName)
         let prepended = matches!((prev.flatten(), now), (Some(p), Some(n)) if n < p);
         #[cfg(feature = "hydrate")]
         if prepended && crate::in_browser() {
+            // Effects run in the microtasks right after the update that
+            // prepended the page, so before any scroll event of this frame.
+            viewport.prepending.set_value(true);
             let room = room.clone();
             request_animation_frame(move || {
                 viewport.restore_anchor();
+                viewport.prepending.set_value(false);
                 viewport.on_scroll();
                 if viewport.near_top() && viewport.store.has_more.get_untracked() {
                     client.load_older(&room);

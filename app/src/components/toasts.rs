@@ -8,6 +8,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::icon::{Icon, IconKind};
 use crate::components::notification_bell::{kind_icon, JobProgress};
 use crate::notifications::toasts::{Countdown, Toast, TOAST_MS};
 use crate::notifications::{use_notifications, NotificationCenter};
@@ -191,7 +192,9 @@ pub fn AnnouncementBanner() -> impl IntoView {
     view! {
         <Show when=move || announcement.with(Option::is_some)>
             <div class="announcement" role="alert" aria-label="Announcement">
-                <span class="announcement__icon" aria-hidden="true">"📣"</span>
+                <span class="announcement__icon">
+                    <Icon kind=IconKind::Megaphone/>
+                </span>
                 <p class="announcement__text">
                     {move || announcement.get().map(|a| a.text).unwrap_or_default()}
                 </p>

@@ -1,4 +1,5 @@
-//! The signed-in user's name and the logout control, in the top bar.
+//! The signed-in user's name, the dashboard link for admins and the logout
+//! control, in the top bar.
 
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::state::session::use_session;
 pub fn UserMenu() -> impl IntoView {
     let session = use_session();
     let name = session.me().map(|m| m.user.name).unwrap_or_default();
+    let admin = session.me().is_some_and(|m| m.admin);
     let on_logout = move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -31,6 +33,7 @@ pub fn UserMenu() -> impl IntoView {
     view! {
         <div class="user-menu">
             <span class="user-menu__name" aria-label="Signed in as">{name}</span>
+            {admin.then(|| view! { <a class="user-menu__admin" href="/admin">"Dashboard"</a> })}
             <button class="user-menu__logout" type="button" on:click=on_logout>"Log out"</button>
         </div>
     }

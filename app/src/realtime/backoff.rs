@@ -40,6 +40,32 @@ pub fn reconnect_delay(attempt: u32, close_code: Option<u16>, unit: f64) -> Opti
     }
 }
 
+/// What the client does after its socket closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterClose {
+    /// 4002: the session ended (logged out, here or everywhere): the token
+    /// is dead, so the client ends the session in this browser and shows the
+    /// login page.
+    SessionEnded,
+    /// Closed deliberately (1000): stay offline.
+    Stop,
+    /// Reconnect after this delay.
+    Reconnect(Duration),
+}
+
+/// What follows a close with `close_code` (`None`: the socket could not
+/// even be created) after `attempt` failed attempts; `unit` is a random
+/// number in `[0, 1)` for the jitter.
+pub fn after_close(attempt: u32, close_code: Option<u16>, unit: f64) -> AfterClose {
+    if close_code == Some(protocol::close::SESSION_ENDED) {
+        return AfterClose::SessionEnded;
+    }
+    match reconnect_delay(attempt, close_code, unit) {
+        Some(delay) => AfterClose::Reconnect(delay),
+        None => AfterClose::Stop,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +113,38 @@ mod tests {
             Some(1013),
         ] {
             assert_eq!(reconnect_delay(2, code, 0.5), Some(Duration::from_secs(2)));
+        }
+    }
+
+    #[test]
+    fn after_a_close() {
+        use protocol::close::*;
+        assert_eq!(
+            after_close(0, Some(SESSION_ENDED), 0.5),
+            AfterClose::SessionEnded
+        );
+        assert_eq!(after_close(4, Some(NORMAL), 0.5), AfterClose::Stop);
+        assert_eq!(
+            after_close(9, Some(GOING_AWAY), 0.5),
+            AfterClose::Reconnect(Duration::from_millis(500)),
+            "a restart: back at once, whatever the attempts"
+        );
+        // Slow consumer, heartbeat timeout, policy violation, an abnormal
+        // close, our own "retry" close, or no socket at all: backoff.
+        for code in [
+            Some(SLOW_CONSUMER),
+            Some(HEARTBEAT_TIMEOUT),
+            Some(POLICY_VIOLATION),
+            Some(TRY_AGAIN_LATER),
+            Some(1006),
+            Some(4100),
+            None,
+        ] {
+            assert_eq!(
+                after_close(3, code, 0.5),
+                AfterClose::Reconnect(Duration::from_secs(4)),
+                "{code:?}"
+            );
         }
     }
 }

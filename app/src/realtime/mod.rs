@@ -8,7 +8,7 @@
 //!   read positions, unread count).
 //! - The socket joins every room of the sidebar (so unread counts are live)
 //!   and the room being viewed; it rejoins with `since_seq` after a reconnect.
-//! - `socket` (compiled with `hydrate` only) drives the `web_sys::WebSocket`.
+//! - `socket` (compiled with `hydrate` only) drives gloo-net's WebSocket.
 //!   On the server nothing connects, so SSR renders the initial state
 //!   (`Connecting…`, no messages).
 //! - Resilience: the socket pings and detects a dead connection
@@ -19,8 +19,8 @@
 //!   they are acknowledged, and sends each room's in order, one at a time,
 //!   paced by the server's `retry_after_ms`, from the one tab that owns each.
 //! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`roster`], [`typing`],
-//!   [`backoff`], [`request_ids`] and [`url`] are the pure parts, unit-tested
-//!   on the host.
+//!   [`backoff`], [`request_ids`], [`requests`] and [`url`] are the pure parts,
+//!   unit-tested on the host.
 
 pub mod backoff;
 pub mod feed;
@@ -28,6 +28,7 @@ pub mod liveness;
 pub mod outbox;
 pub mod presence;
 pub mod request_ids;
+pub mod requests;
 pub mod rooms;
 pub mod roster;
 pub mod typing;
@@ -518,22 +519,12 @@ impl ChatClient {
         }))
     }
 
-    /// The rooms the socket joins: the sidebar's that the user is a member
-    /// of, and the one viewed.
+    /// The rooms the socket joins (see [`rooms::to_join`]).
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn rooms_to_join(&self) -> Vec<RoomName> {
-        let mut out: Vec<RoomName> = self.rooms.with_untracked(|l| {
-            l.iter()
-                .filter(|e| e.member)
-                .map(|e| e.name.clone())
-                .collect()
-        });
-        if let Some(current) = self.current.get_untracked() {
-            if !out.contains(&current) {
-                out.insert(0, current);
-            }
-        }
-        out
+        let current = self.current.get_untracked();
+        self.rooms
+            .with_untracked(|l| rooms::to_join(l, current.as_ref()))
     }
 
     fn ensure_joined(&self, room: &RoomName) {

@@ -133,6 +133,23 @@ pub fn room_from_param(param: Option<&str>) -> Option<RoomName> {
     }
 }
 
+/// The rooms a connection joins (at open and after every reconnect): the
+/// listed rooms the user is a member of, and the one viewed, first, when it
+/// is not among them (a public room looked at without being a member).
+pub fn to_join(list: &[RoomEntry], current: Option<&RoomName>) -> Vec<RoomName> {
+    let mut out: Vec<RoomName> = list
+        .iter()
+        .filter(|e| e.member)
+        .map(|e| e.name.clone())
+        .collect();
+    if let Some(current) = current {
+        if !out.contains(current) {
+            out.insert(0, current.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,5 +262,24 @@ mod tests {
             Some("tech".into())
         );
         assert_eq!(room_from_param(Some("Bad Name!")), None);
+    }
+
+    #[test]
+    fn a_connection_joins_the_member_rooms_and_the_viewed_one() {
+        let name = |n: &str| RoomName::parse(n).expect("valid");
+        let mut left = entry("random", None);
+        left.member = false;
+        let list = vec![entry("general", None), left, entry("dm-1-2", Some("ben"))];
+        assert_eq!(to_join(&list, None), [name("general"), name("dm-1-2")]);
+        assert_eq!(
+            to_join(&list, Some(&name("general"))),
+            [name("general"), name("dm-1-2")],
+            "listed once"
+        );
+        assert_eq!(
+            to_join(&list, Some(&name("random"))),
+            [name("random"), name("general"), name("dm-1-2")],
+            "the viewed room first, member or not"
+        );
     }
 }

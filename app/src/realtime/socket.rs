@@ -1,10 +1,20 @@
-//! The browser side of [`ChatClient`]: one `web_sys::WebSocket` at a time,
-//! joined to every room of the sidebar.
+//! The browser side of [`ChatClient`]: one gloo-net `WebSocket` at a time,
+//! joined to every room of the sidebar. A thin driver: the decisions are in
+//! the pure modules (`requests`: what an answer means; `backoff`: what a
+//! close means; `liveness`, `feed`, `outbox`, `presence`, `typing`, `rooms`,
+//! `roster`: the state), and this file does what they say.
 //!
-//! Lifecycle: `open` → (`onopen`) `room:join` for each room, with `since_seq`
+//! Lifecycle: `open` → (open) `room:join` for each room, with `since_seq`
 //! = the last seq seen, repeated while `has_more` → (`ack`) the room is
-//! joined and its outbox is sent → … → (`onclose`) Offline → backoff timer
+//! joined and its outbox is sent → … → (close) Offline → backoff timer
 //! (shown as a countdown) → `open`.
+//!
+//! Each socket is read and written by its own task ([`run`]): it owns the
+//! `WebSocket` (a `Stream` of frames and a `Sink` of messages), feeds what
+//! arrives into the driver and writes what the driver queues on its
+//! channel. The driver keeps the channel's sending end ([`Conn`]): dropping
+//! it (the driver dropped, or a new socket opened) makes the task close its
+//! socket with 1000 and end.
 //!
 //! A one-second ticker drives the heartbeat (`ping` every 15 s, the socket is
 //! dead after 35 s without a frame), resets the backoff once a connection is
@@ -13,17 +23,22 @@
 //! "Retry now" reconnect at once.
 //!
 //! Ownership: the [`ChatClient`] holds the only strong reference to the
-//! [`Driver`]; the socket callbacks and the retry timer hold `Weak` ones, so
-//! there is no reference cycle, and dropping the driver closes the socket
-//! (code 1000), detaches its callbacks and cancels the timer. The callback
-//! closures live in [`Socket`] next to the `WebSocket` they are attached to,
-//! so they stay alive exactly as long as that socket can call them.
+//! [`Driver`]; socket tasks and timers hold `Weak` ones, so there is no
+//! reference cycle. A task's events reach the driver only while its socket
+//! is the current one (its connection number), so a socket given up on
+//! (offline, heartbeat, a failed join) has no say any more.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::future::poll_fn;
 use std::rc::{Rc, Weak};
+use std::task::Poll;
 use std::time::Duration;
 
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State, WebSocketError};
 use leptos::logging::{log, warn};
 use leptos::prelude::*;
 use protocol::client::{
@@ -32,19 +47,22 @@ use protocol::client::{
 use protocol::envelope::RawFrame;
 use protocol::http::RoomInfo;
 use protocol::server::{Ack, RoomJoined, ServerEvent};
-use protocol::{ClientEnvelope, ErrorCode, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use protocol::{ClientEnvelope, ErrorPayload, RequestId, RoomName, Seq, ServerEnvelope};
 
+use super::backoff::AfterClose;
 use super::liveness::{self, Beat, Heartbeat};
 use super::request_ids::RequestIds;
+use super::requests::{self, InFlight, OnError, Pending};
 use super::{backoff, feed, presence, rooms, roster, typing, update_if};
 use super::{ChatClient, SendError, SocketState};
 
 /// The client's own close code for "close and retry with backoff" (the
 /// 4000–4999 range is free for applications; the server's codes are below 4100).
 const CLOSE_RETRY: u16 = 4100;
+
+/// The close code a socket ends with when its close event never came (the
+/// browser's "abnormal closure").
+const CLOSE_ABNORMAL: u16 = 1006;
 
 pub(super) type Handle = Rc<RefCell<Driver>>;
 
@@ -70,65 +88,37 @@ pub(super) fn storage() -> Option<web_sys::Storage> {
     window().local_storage().ok().flatten()
 }
 
-/// What an outstanding request was for; decides how its `ack` is applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Pending {
-    /// `room:join`; `since_seq` set on a rejoin.
-    Join {
-        room: RoomName,
-        since_seq: Option<Seq>,
-    },
-    /// `chat:history` for the page before the oldest loaded message.
-    Older { room: RoomName },
-    /// `chat:send`.
-    Send { room: RoomName },
-    /// `dm:open` with this user.
-    DmOpen { user: String },
-    /// `room:members`.
-    Members { room: RoomName },
-    /// Anything else sent through [`ChatClient::send`].
-    Request(ClientType),
+/// What the driver asks of its socket's task.
+enum Command {
+    /// Write this text frame.
+    Send(String),
+    /// Close with this code and reason and end; the driver has already
+    /// handled the socket as closed.
+    Close(u16, &'static str),
 }
 
-impl Pending {
-    /// The request type, which [`Ack::decode_for`] needs.
-    fn kind(&self) -> ClientType {
-        match self {
-            Self::Join { .. } => ClientType::RoomJoin,
-            Self::Older { .. } => ClientType::ChatHistory,
-            Self::Send { .. } => ClientType::ChatSend,
-            Self::DmOpen { .. } => ClientType::DmOpen,
-            Self::Members { .. } => ClientType::RoomMembers,
-            Self::Request(kind) => *kind,
-        }
-    }
+/// The driver's end of the current socket.
+struct Conn {
+    /// Which connection this is (events of older sockets are ignored).
+    number: u64,
+    commands: mpsc::UnboundedSender<Command>,
+    /// The handshake completed.
+    open: bool,
 }
 
-/// A socket and the closures attached to it as event handlers.
-struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut(Event)>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-}
-
-impl Socket {
-    /// Unhooks every handler, so the closures can be dropped safely.
-    fn detach(&self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
+impl Conn {
+    /// Asks the task to close the socket with `code` and end.
+    fn close(&self, code: u16, reason: &'static str) {
+        let _ = self.commands.unbounded_send(Command::Close(code, reason));
     }
 }
 
 pub(super) struct Driver {
     url: String,
     client: ChatClient,
-    socket: Option<Socket>,
-    /// The socket whose `onclose` is running: kept until the next `open` so
-    /// that no closure is dropped while it executes.
-    retired: Option<Socket>,
+    socket: Option<Conn>,
+    /// How many sockets this driver opened (the current one's number).
+    connections: u64,
     retry: Option<TimeoutHandle>,
     /// When the scheduled reconnect fires (client clock), for the countdown.
     reconnect_at: Option<f64>,
@@ -140,9 +130,8 @@ pub(super) struct Driver {
     ticker: Option<IntervalHandle>,
     /// Reconnect attempts since the last successful join or stable connection.
     attempt: u32,
-    pending: HashMap<RequestId, Pending>,
-    /// Rooms with a `room:join` in flight.
-    joining: HashSet<RoomName>,
+    /// The current socket's requests awaiting an answer.
+    in_flight: InFlight,
     /// Rooms whose sending is paused by the server, with a timer set to
     /// resume it.
     resuming: HashSet<RoomName>,
@@ -158,15 +147,14 @@ impl Driver {
                 url,
                 client,
                 socket: None,
-                retired: None,
+                connections: 0,
                 retry: None,
                 reconnect_at: None,
                 stopped: false,
                 heartbeat: None,
                 ticker: None,
                 attempt: 0,
-                pending: HashMap::new(),
-                joining: HashSet::new(),
+                in_flight: InFlight::default(),
                 resuming: HashSet::new(),
                 ids: RequestIds::new(random_u64()),
                 this: this.clone(),
@@ -193,9 +181,7 @@ impl Driver {
     }
 
     fn is_open(&self) -> bool {
-        self.socket
-            .as_ref()
-            .is_some_and(|s| s.ws.ready_state() == WebSocket::OPEN)
+        self.socket.as_ref().is_some_and(|c| c.open)
     }
 
     /// A fresh request id (for a message queued in the outbox).
@@ -263,9 +249,9 @@ impl Driver {
 
     /// Closes the current socket and handles it as closed at once (a dead
     /// socket may take long to report its close).
-    fn abandon(&mut self, reason: &str) {
+    fn abandon(&mut self, reason: &'static str) {
         let Some(socket) = &self.socket else { return };
-        let _ = socket.ws.close_with_code_and_reason(CLOSE_RETRY, reason);
+        socket.close(CLOSE_RETRY, reason);
         self.on_close(CLOSE_RETRY);
     }
 
@@ -359,7 +345,7 @@ impl Driver {
     /// Joins `room` unless it is joined or joining; without an open socket
     /// the next `onopen` does it.
     pub(super) fn join(&mut self, room: RoomName) {
-        if !self.is_open() || self.joining.contains(&room) {
+        if !self.is_open() || self.in_flight.is_joining(&room) {
             return;
         }
         let store = self.client.store(&room);
@@ -377,18 +363,12 @@ impl Driver {
             room: room.clone(),
             since_seq,
         });
-        match self.request(
-            join,
-            Pending::Join {
-                room: room.clone(),
-                since_seq,
-            },
-            None,
-        ) {
-            Ok(_) => {
-                self.joining.insert(room);
-            }
-            Err(e) => warn!("realtime: cannot join #{room}: {e}"),
+        let pending = Pending::Join {
+            room: room.clone(),
+            since_seq,
+        };
+        if let Err(e) = self.request(join, pending, None) {
+            warn!("realtime: cannot join #{room}: {e}");
         }
     }
 
@@ -398,12 +378,8 @@ impl Driver {
         }
         self.reconnect_at = None;
         self.client.reconnect_in.try_set(None);
-        // No callback of an old socket runs now (this is a timer or the UI).
-        self.retired = None;
-        if let Some(old) = self.socket.take() {
-            old.detach();
-            let _ = old.ws.close();
-        }
+        // An old socket's task closes it once its channel is dropped.
+        self.socket = None;
         if !browser_online() {
             // Nothing can connect: the `online` event reconnects.
             self.client.socket.try_set(SocketState::Closed);
@@ -411,39 +387,29 @@ impl Driver {
         }
         self.client.socket.try_set(SocketState::Connecting);
 
-        let ws = match WebSocket::new(&self.url) {
+        let ws = match WebSocket::open(&self.url) {
             Ok(ws) => ws,
             Err(e) => {
-                warn!("realtime: cannot open {}: {e:?}", self.url);
-                self.schedule_reconnect(None);
+                warn!("realtime: cannot open {}: {e}", self.url);
+                let after = backoff::after_close(self.attempt, None, js_sys::Math::random());
+                self.schedule_reconnect(after);
                 return;
             }
         };
-        let this = self.this.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            with_driver(&this, Driver::on_open);
+        self.connections += 1;
+        let (commands, queue) = mpsc::unbounded();
+        self.socket = Some(Conn {
+            number: self.connections,
+            commands,
+            open: false,
         });
-        let this = self.this.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            with_driver(&this, |d| d.on_message(&e));
-        });
-        let this = self.this.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            with_driver(&this, |d| d.on_close(e.code()));
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        // `onerror` is always followed by `onclose`, which does the work.
-        self.socket = Some(Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-        });
+        leptos::task::spawn_local(run(ws, queue, self.this.clone(), self.connections));
     }
 
     fn on_open(&mut self) {
+        if let Some(socket) = &mut self.socket {
+            socket.open = true;
+        }
         self.heartbeat = Some(Heartbeat::new(super::now_ms()));
         self.client.socket.try_set(SocketState::Open);
         for room in self.client.rooms_to_join() {
@@ -468,13 +434,6 @@ impl Driver {
         );
     }
 
-    fn on_message(&mut self, event: &MessageEvent) {
-        match event.data().as_string() {
-            Some(text) => self.on_frame(&text),
-            None => warn!("realtime: ignoring a binary frame"),
-        }
-    }
-
     fn on_frame(&mut self, text: &str) {
         if let Some(hb) = &mut self.heartbeat {
             hb.on_frame(super::now_ms());
@@ -491,7 +450,7 @@ impl Driver {
             let Some(id) = frame.id.as_deref().and_then(|id| RequestId::parse(id).ok()) else {
                 return;
             };
-            let Some(pending) = self.pending.remove(&id) else {
+            let Some(pending) = self.in_flight.answered(&id) else {
                 return; // not ours, or from before a reconnect
             };
             let payload = frame.payload.map_or("{}", |p| p.get());
@@ -513,7 +472,6 @@ impl Driver {
     fn on_ack(&mut self, id: RequestId, pending: Pending, ack: Ack) {
         match (pending, ack) {
             (Pending::Join { room, since_seq }, Ack::RoomJoined(joined)) => {
-                self.joining.remove(&room);
                 self.on_joined(room, since_seq, joined);
             }
             (Pending::Older { room }, Ack::History(page)) => {
@@ -587,10 +545,7 @@ impl Driver {
         let store = self.client.store(&room);
         // A rejoin gets at most 100 missed messages: join again from the
         // last one received until nothing more follows.
-        let next_page = match since_seq {
-            Some(_) if joined.has_more => joined.messages.iter().map(|m| m.seq).max(),
-            _ => None,
-        };
+        let next_page = requests::next_page(since_seq, &joined);
         update_if(store.messages, |list| match since_seq {
             // A first join: the latest messages replace the list.
             None => {
@@ -670,7 +625,7 @@ impl Driver {
                     .filter(|last| seq > last.saturating_add(1));
                 let is_new = update_if(store.messages, |l| feed::insert(l, message));
                 if let Some(last) = gap_after {
-                    if store.joined.get_untracked() && !self.joining.contains(&room) {
+                    if store.joined.get_untracked() && !self.in_flight.is_joining(&room) {
                         self.join_since(room.clone(), Some(last));
                     }
                 }
@@ -748,51 +703,38 @@ impl Driver {
     }
 
     fn on_error(&mut self, id: Option<RequestId>, payload: ErrorPayload) {
-        let pending = id.clone().and_then(|id| self.pending.remove(&id));
+        let pending = id.as_ref().and_then(|id| self.in_flight.answered(id));
         warn!(
             "realtime: server error {}: {}",
             payload.code, payload.message
         );
-        match pending {
-            Some(Pending::Join { room, .. }) => {
-                self.joining.remove(&room);
-                let lasting = super::join_refused_for_good(payload.code);
+        match requests::on_error(pending, id, &payload) {
+            OnError::JoinRefused { room, retry } => {
                 self.client.store(&room).join_error.try_set(Some(payload));
-                if !lasting {
+                if retry {
                     // Retry with backoff: the reconnect rejoins every room.
-                    if let Some(socket) = &self.socket {
-                        let _ = socket
-                            .ws
-                            .close_with_code_and_reason(CLOSE_RETRY, "join failed");
-                    }
+                    self.abandon("join failed");
                 }
             }
-            Some(Pending::Send { room }) => {
-                let Some(id) = id else { return };
+            OnError::SendPaused { room, id, wait_ms } => {
                 let outbox = self.client.store(&room).outbox;
-                if payload.code == ErrorCode::RateLimited {
-                    // Not a failure: the same message goes again, first,
-                    // once the server's pause is over.
-                    let wait = payload.retry_after_ms.unwrap_or(1_000);
-                    if update_if(outbox, |o| o.rate_limited(&id, wait, super::now_ms())) {
-                        self.flush_outbox(&room);
-                    }
-                    return;
+                if update_if(outbox, |o| o.rate_limited(&id, wait_ms, super::now_ms())) {
+                    self.flush_outbox(&room);
                 }
+            }
+            OnError::SendFailed { room, id } => {
                 let reason = Some(crate::errors::human(&payload));
-                if update_if(outbox, |o| o.failed(&id, reason)) {
+                if update_if(self.client.store(&room).outbox, |o| o.failed(&id, reason)) {
                     self.client.persist_outbox();
                 }
                 self.flush_outbox(&room);
             }
-            Some(Pending::Older { room }) => {
+            OnError::OlderFailed { room } => {
                 self.client.store(&room).loading_older.try_set(false);
                 self.client.last_error.try_set(Some(payload));
             }
-            // Typing and read receipts are paced by the next keystroke or
-            // message anyway: their rate limit is nothing to show.
-            Some(Pending::Request(_)) | None if payload.code == ErrorCode::RateLimited => {}
-            _ => {
+            OnError::Ignore => {}
+            OnError::Show => {
                 self.client.last_error.try_set(Some(payload));
             }
         }
@@ -814,7 +756,7 @@ impl Driver {
         store.unread.try_set(0);
         store.roster.try_set(Vec::new());
         store.members.try_set(Vec::new());
-        self.joining.remove(&room);
+        self.in_flight.left(&room);
         if self.client.current.get_untracked().as_ref() == Some(&room) {
             let elsewhere = self.client.rooms.with_untracked(|l| {
                 l.iter()
@@ -828,24 +770,23 @@ impl Driver {
     }
 
     fn on_close(&mut self, code: u16) {
-        if code == protocol::close::SESSION_ENDED {
+        let after = backoff::after_close(self.attempt, Some(code), js_sys::Math::random());
+        if after == AfterClose::SessionEnded {
             // Logged out (in another browser too, "everywhere"): the token is
             // dead, so there is nothing to reconnect to. The client drops
             // this driver, so it must not be borrowed then: defer.
             log!("realtime: the session ended; going to the login page");
             self.stopped = true;
+            self.socket = None;
             let client = self.client;
             client.announce_session_ended();
             leptos::task::spawn_local(async move { client.session_ended_elsewhere() });
             return;
         }
-        // Requests in flight are lost with the socket: sends wait in the
-        // outbox to go out again with their id after the rejoin (the server
-        // deduplicates); a rejoin with `since_seq` replays any message that
-        // was stored meanwhile.
-        self.pending.clear();
+        // Requests in flight are lost with the socket (see
+        // `InFlight::connection_lost`).
+        self.in_flight.connection_lost();
         self.heartbeat = None;
-        self.joining.clear();
         self.client.stores.with_value(|stores| {
             for store in stores.values() {
                 update_if(store.outbox, |o| o.connection_lost());
@@ -854,20 +795,17 @@ impl Driver {
                 store.typing.try_set(Vec::new());
             }
         });
-        if let Some(socket) = self.socket.take() {
-            socket.detach();
-            self.retired = Some(socket);
-        }
+        self.socket = None;
         self.client.socket.try_set(SocketState::Closed);
-        self.schedule_reconnect(Some(code));
+        self.schedule_reconnect(after);
     }
 
-    fn schedule_reconnect(&mut self, close_code: Option<u16>) {
+    /// Schedules the reconnect `after` asks for (or stays offline).
+    fn schedule_reconnect(&mut self, after: AfterClose) {
         if let Some(timer) = self.retry.take() {
             timer.clear();
         }
-        let delay = backoff::reconnect_delay(self.attempt, close_code, js_sys::Math::random());
-        let Some(delay) = delay else {
+        let AfterClose::Reconnect(delay) = after else {
             log!("realtime: closed deliberately; not reconnecting");
             self.stopped = true;
             self.reconnect_at = None;
@@ -896,22 +834,18 @@ impl Driver {
         pending: Pending,
         id: Option<RequestId>,
     ) -> Result<RequestId, SendError> {
-        let Some(socket) = self
-            .socket
-            .as_ref()
-            .filter(|s| s.ws.ready_state() == WebSocket::OPEN)
-        else {
+        let Some(socket) = self.socket.as_ref().filter(|s| s.open) else {
             return Err(SendError::Offline);
         };
         let acknowledged = msg.kind().is_acknowledged();
         let id = id.unwrap_or_else(|| self.ids.next_id());
         let frame = ClientEnvelope::new(acknowledged.then(|| id.clone()), msg).encode();
         socket
-            .ws
-            .send_with_str(&frame)
+            .commands
+            .unbounded_send(Command::Send(frame))
             .map_err(|_| SendError::Offline)?;
         if acknowledged {
-            self.pending.insert(id.clone(), pending);
+            self.in_flight.sent(id.clone(), pending);
         }
         Ok(id)
     }
@@ -925,10 +859,8 @@ impl Drop for Driver {
         if let Some(ticker) = self.ticker.take() {
             ticker.clear();
         }
-        if let Some(socket) = self.socket.take() {
-            socket.detach();
-            let _ = socket.ws.close_with_code(protocol::close::NORMAL);
-        }
+        // Dropping the socket's channel makes its task close it with 1000.
+        self.socket = None;
     }
 }
 
@@ -942,6 +874,90 @@ fn with_driver(this: &Weak<RefCell<Driver>>, f: impl FnOnce(&mut Driver)) {
         return;
     };
     f(&mut driver);
+}
+
+/// Runs `f` on the driver if socket number `number` is still its current one.
+fn with_socket(this: &Weak<RefCell<Driver>>, number: u64, f: impl FnOnce(&mut Driver)) {
+    with_driver(this, |driver| {
+        if driver.socket.as_ref().is_some_and(|s| s.number == number) {
+            f(driver);
+        }
+    });
+}
+
+/// What woke a socket's task.
+enum Input {
+    /// The handshake ended: open, or failed (then the close follows).
+    Settled,
+    /// The driver's next command; `None` once the driver let go.
+    Command(Option<Command>),
+    /// The socket's next frame, error or close; `None` after the close.
+    Frame(Option<Result<Message, WebSocketError>>),
+}
+
+/// The task of socket `number`: reports the open handshake, feeds frames
+/// and the close to the driver, writes the driver's frames, and closes the
+/// socket when told to or when the driver lets go (1000).
+async fn run(
+    mut ws: WebSocket,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    this: Weak<RefCell<Driver>>,
+    number: u64,
+) {
+    let mut settled = false;
+    loop {
+        // gloo-net has no `open` event: the sink is ready once the
+        // handshake is over, either way. Checked first, so the open is
+        // handled before any frame.
+        let input = poll_fn(|cx| {
+            if !settled && SinkExt::<Message>::poll_ready_unpin(&mut ws, cx).is_ready() {
+                return Poll::Ready(Input::Settled);
+            }
+            if let Poll::Ready(command) = commands.poll_next_unpin(cx) {
+                return Poll::Ready(Input::Command(command));
+            }
+            ws.poll_next_unpin(cx).map(Input::Frame)
+        })
+        .await;
+        match input {
+            Input::Settled => {
+                settled = true;
+                if matches!(ws.state(), State::Open) {
+                    with_socket(&this, number, Driver::on_open);
+                }
+            }
+            Input::Command(Some(Command::Send(text))) => {
+                if let Err(e) = ws.send(Message::Text(text)).await {
+                    warn!("realtime: cannot send: {e}");
+                }
+            }
+            Input::Command(Some(Command::Close(code, reason))) => {
+                let _ = ws.close(Some(code), Some(reason));
+                return;
+            }
+            Input::Command(None) => {
+                let _ = ws.close(Some(protocol::close::NORMAL), None);
+                return;
+            }
+            Input::Frame(Some(Ok(Message::Text(text)))) => {
+                with_socket(&this, number, |d| d.on_frame(&text));
+            }
+            Input::Frame(Some(Ok(Message::Bytes(_)))) => {
+                warn!("realtime: ignoring a binary frame");
+            }
+            // `error` is always followed by `close`, which does the work.
+            Input::Frame(Some(Err(WebSocketError::ConnectionError))) => {}
+            Input::Frame(Some(Err(WebSocketError::ConnectionClose(close)))) => {
+                with_socket(&this, number, |d| d.on_close(close.code));
+                return;
+            }
+            Input::Frame(Some(Err(e))) => warn!("realtime: {e}"),
+            Input::Frame(None) => {
+                with_socket(&this, number, |d| d.on_close(CLOSE_ABNORMAL));
+                return;
+            }
+        }
+    }
 }
 
 /// 64 random bits from `Math.random()` (two 32-bit halves).

@@ -32,21 +32,6 @@ impl NodeId {
         Self(Arc::from(id))
     }
 
-    /// `HIBIKI_NODE_ID` if set, else `hostname-pid`.
-    pub fn from_config(configured: Option<&str>) -> Self {
-        match configured.map(str::trim).filter(|s| !s.is_empty()) {
-            Some(id) => Self::new(id),
-            None => {
-                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .ok()
-                    .map(|h| h.trim().to_owned())
-                    .filter(|h| !h.is_empty())
-                    .unwrap_or_else(|| format!("node{:08x}", rand::random::<u32>()));
-                Self::new(&format!("{host}-{}", std::process::id()))
-            }
-        }
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

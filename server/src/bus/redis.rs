@@ -7,7 +7,8 @@
 //!
 //! Publishing never waits: envelopes go into a bounded queue that the task
 //! drains in pipelines (in order); while Redis is down the queue is emptied
-//! and counted as dropped.
+//! and counted as dropped. On shutdown the task publishes what is queued and
+//! then the node's farewell (so the others need not wait for its silence).
 
 use super::{Bus, BusCounters, Incoming};
 use crate::shutdown::ShutdownToken;
@@ -19,6 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
 
 /// Envelopes waiting to be published at most; beyond, they are dropped.
 const QUEUE: usize = 8192;
@@ -42,15 +44,17 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
-    /// Checks `url` and starts the connection task, which runs until `stop`.
-    /// Redis being down is not an error: the node serves its own clients
-    /// and the task keeps trying.
+    /// Checks `url` and starts the connection task, which runs until `stop`
+    /// and then publishes `farewell`. Redis being down is not an error: the
+    /// node serves its own clients and the task keeps trying.
     pub fn start(
         url: &str,
         channel: String,
         incoming: mpsc::Sender<Incoming>,
         counters: Arc<BusCounters>,
         stop: ShutdownToken,
+        farewell: Bytes,
+        tasks: &TaskTracker,
     ) -> Result<Self, BadUrl> {
         let client = redis::Client::open(url)?;
         let (out, out_rx) = mpsc::channel(QUEUE);
@@ -63,8 +67,10 @@ impl RedisBus {
             up: up.clone(),
             counters: counters.clone(),
             stop,
+            farewell,
         };
-        tokio::spawn(task.run());
+        // Tracked: shutdown waits for the farewell.
+        tasks.spawn(task.run());
         Ok(Self { out, up, counters })
     }
 }
@@ -94,6 +100,7 @@ struct Task {
     up: Arc<AtomicBool>,
     counters: Arc<BusCounters>,
     stop: ShutdownToken,
+    farewell: Bytes,
 }
 
 impl Task {
@@ -168,7 +175,10 @@ impl Task {
         let mut batch = Vec::with_capacity(BATCH);
         loop {
             tokio::select! {
-                () = self.stop.cancelled() => return None,
+                () = self.stop.cancelled() => {
+                    self.flush(&mut publisher).await;
+                    return None;
+                }
                 msg = messages.next() => {
                     let Some(msg) = msg else {
                         return Some("subscription closed".into());
@@ -194,6 +204,27 @@ impl Task {
                     self.counters.published.fetch_add(n as u64, Ordering::Relaxed);
                 }
             }
+        }
+    }
+
+    /// On shutdown: what is queued, then the farewell, bounded by the timeout.
+    async fn flush(&mut self, publisher: &mut MultiplexedConnection) {
+        let mut pipe = redis::pipe();
+        while let Ok(envelope) = self.out.try_recv() {
+            pipe.cmd("PUBLISH")
+                .arg(&self.channel)
+                .arg(envelope.as_ref())
+                .ignore();
+        }
+        pipe.cmd("PUBLISH")
+            .arg(&self.channel)
+            .arg(self.farewell.as_ref())
+            .ignore();
+        let sent = tokio::time::timeout(TIMEOUT, pipe.query_async::<()>(publisher)).await;
+        if !matches!(sent, Ok(Ok(()))) {
+            tracing::warn!(
+                "Redis bus: could not say goodbye; the other nodes will notice the silence"
+            );
         }
     }
 

@@ -9,6 +9,7 @@ mod rooms;
 
 use crate::cluster::Cluster;
 use crate::hub::{ConnId, Hub};
+use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::storage::{AppendError, Db, RoomRow, StoreError, Stored};
 use protocol::client::ChatSend;
@@ -18,6 +19,7 @@ use protocol::server::{
 use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Chat operations, with the hub and the store they combine.
 #[derive(Clone)]
@@ -27,6 +29,7 @@ pub struct Chat {
     hub: Hub,
     db: Db,
     notifier: Notifier,
+    metrics: Metrics,
     /// One lock per room, held from a send's commit to its broadcast, so
     /// every member receives a room's messages in seq order. The store
     /// serialises writers anyway (one SQLite write lock), so this adds no
@@ -35,12 +38,14 @@ pub struct Chat {
 }
 
 impl Chat {
-    pub fn new(cluster: Cluster, db: Db) -> Self {
+    /// Notifications go through the same cluster (sockets and SSE streams).
+    pub fn new(cluster: Cluster, db: Db, metrics: Metrics) -> Self {
         Self {
             notifier: Notifier::new(cluster.clone(), db.clone()),
             hub: cluster.hub().clone(),
             cluster,
             db,
+            metrics,
             send_order: Arc::default(),
         }
     }
@@ -103,6 +108,7 @@ impl Chat {
                     .map_err(internal)?;
                 let more = page.len() > limit as usize;
                 page.truncate(limit as usize);
+                self.metrics.recovered(page.len());
                 (page, more)
             }
             None => {
@@ -164,13 +170,18 @@ impl Chat {
         let room = self.room(&send.room).await?;
         let order = self.send_order(room.id);
         let in_seq_order = order.lock().await;
+        let started = Instant::now();
         let stored = self
             .db
             .append_message(room.id, author.id, request, text, send.reply_to)
             .await;
+        self.metrics.store("append_message", started.elapsed());
         match stored {
             Ok(Stored::New(message)) => {
+                let started = Instant::now();
                 self.cluster.message(room.id, &message);
+                self.metrics.fanout(started.elapsed());
+                self.metrics.message_stored();
                 // Sending ends "is typing…" at once.
                 self.hub.stop_typing(&send.room, author.id);
                 tracing::debug!(room = %send.room, seq = message.seq, user_id = author.id.0, "message stored");
@@ -302,8 +313,22 @@ fn forbidden(room: &RoomName) -> ErrorPayload {
     )
 }
 
-/// Logs a store failure and turns it into a generic `internal` error.
-fn internal(e: StoreError) -> ErrorPayload {
+/// A store failure as the sender hears it, logged here. A database that is
+/// briefly unreachable (PostgreSQL restarting) is `rate_limited` with a
+/// pause: nothing was stored, and the client sends the same request again
+/// after it (a resent `chat:send` is deduplicated by its id). Anything else
+/// is a generic `internal` error.
+pub(crate) fn internal(e: StoreError) -> ErrorPayload {
+    if let StoreError::Unavailable(_) = e {
+        tracing::warn!(error = %e, "store unavailable");
+        return ErrorPayload {
+            retry_after_ms: Some(StoreError::RETRY_AFTER_MS),
+            ..ErrorPayload::new(
+                ErrorCode::RateLimited,
+                "the database is unavailable; retry shortly",
+            )
+        };
+    }
     tracing::error!(error = %e, "store failure");
     ErrorPayload::new(ErrorCode::Internal, "internal server error")
 }

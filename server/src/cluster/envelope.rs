@@ -52,6 +52,8 @@ pub(super) enum Route {
     State { rooms: Vec<(RoomName, Vec<User>)> },
     /// "I am alive."
     Heartbeat,
+    /// "I am stopping": forget my presence now.
+    Farewell,
     /// Asks `from` (every node, if `None`) for its state.
     StateWanted { from: Option<NodeId> },
 }

@@ -422,11 +422,14 @@ impl Cluster {
             return;
         }
         let now = Instant::now();
-        let lag = crate::clock::now_ms().saturating_sub(envelope.ts).max(0);
-        self.inner
-            .counters
-            .bus_lag_ms
-            .store(lag as u64, Ordering::Relaxed);
+        if !matches!(envelope.route, Route::Farewell) {
+            // (A farewell is encoded at start-up.)
+            let lag = crate::clock::now_ms().saturating_sub(envelope.ts).max(0);
+            self.inner
+                .counters
+                .bus_lag_ms
+                .store(lag as u64, Ordering::Relaxed);
+        }
         let from = envelope.node;
         let known = self.presence().touch(&from, now);
         let hub = &self.inner.hub;
@@ -467,6 +470,12 @@ impl Cluster {
                 }
             }
             (Route::Heartbeat, _) => {}
+            (Route::Farewell, _) => {
+                let changes = self.presence().forget(&from);
+                tracing::info!(node = %from, "node stopped: its users are offline");
+                self.tell_presence(changes);
+                return;
+            }
             (route, None) => {
                 tracing::warn!(?route, "bus envelope without its frame dropped");
             }
@@ -573,6 +582,17 @@ impl Cluster {
         let hub = &self.inner.hub;
         self.order().retain(|room| hub.has_room(room));
     }
+}
+
+/// The envelope a node's bus publishes as it stops: the other nodes forget
+/// its presence at once instead of after the node TTL.
+pub fn farewell(node: &NodeId) -> bytes::Bytes {
+    let envelope = Envelope {
+        node: node.clone(),
+        ts: crate::clock::now_ms(),
+        route: Route::Farewell,
+    };
+    envelope.encode(None).unwrap_or_default()
 }
 
 /// `(seq, frame)` of a message read from the store.

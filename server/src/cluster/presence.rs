@@ -150,15 +150,26 @@ impl ClusterPresence {
             .collect();
         let mut changes = Changes::default();
         for id in &dead {
-            if let Some(node) = self.nodes.remove(id) {
-                for (room, users) in node.rooms {
-                    for user in users.into_values() {
-                        self.uncount(&room, user, &mut changes);
-                    }
+            self.drop_node(id, &mut changes);
+        }
+        (dead, changes.into_vec())
+    }
+
+    /// Forgets `node` (it said it is stopping); returns its users' departures.
+    pub fn forget(&mut self, node: &NodeId) -> Vec<PresenceUpdate> {
+        let mut changes = Changes::default();
+        self.drop_node(node, &mut changes);
+        changes.into_vec()
+    }
+
+    fn drop_node(&mut self, id: &NodeId, changes: &mut Changes) {
+        if let Some(node) = self.nodes.remove(id) {
+            for (room, users) in node.rooms {
+                for user in users.into_values() {
+                    self.uncount(&room, user, changes);
                 }
             }
         }
-        (dead, changes.into_vec())
     }
 
     /// Users other nodes have in `room`, each once (this node's own come

@@ -16,7 +16,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<Health> {
         status: "ok".into(),
         uptime_s: state.started.elapsed().as_secs(),
         connections: state.connection_limits.open() as u64,
-        node_id: cluster.node().to_string(),
+        node_id: state.node_id.to_string(),
         store: state.db.kind().into(),
         bus: cluster.bus_name().into(),
         bus_status: up_or_down(cluster.bus_up(), "up").into(),
@@ -28,7 +28,7 @@ pub(super) async fn health(State(state): State<AppState>) -> Json<Health> {
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store_ok = matches!(
         tokio::time::timeout(STORE_CHECK, state.db.check()).await,
-        Ok(Ok(()))
+        Ok(true)
     );
     let cluster = state.chat.cluster();
     let bus_ok = cluster.bus_up();

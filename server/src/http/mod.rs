@@ -1,12 +1,14 @@
 //! The HTTP surface: thin handlers grouped by resource, plus the Leptos
 //! pages. Each handler's doc header gives its method and path.
 
+mod admin;
 pub(crate) mod assets;
 mod auth;
 mod body;
 pub mod client_ip;
 mod headers;
 mod health;
+mod metrics;
 mod notifications;
 mod pages;
 mod rooms;
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::metrics))
         .route("/ws", get(ws::upgrade))
         .route("/api/auth/register", post(auth::register))
         .route("/api/auth/login", post(auth::login))
@@ -55,6 +58,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/logout-all", post(auth::logout_all))
         .route("/api/auth/me", get(auth::me))
         .route("/api/admin/users", get(auth::list_users))
+        .route("/api/admin/users/{name}/revoke", post(admin::revoke))
+        .route("/api/admin/stats", get(admin::stats))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
         .route("/api/users", get(users::search))
@@ -78,6 +83,10 @@ pub fn router(state: AppState) -> Router {
             pages::prepare_page,
         ))
         .layer(DefaultBodyLimit::max(state.config.limits.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::count_errors,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,

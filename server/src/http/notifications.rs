@@ -47,16 +47,29 @@ impl FromRequestParts<AppState> for Publisher {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::Unauthorized("send an API key as 'Authorization: Bearer <key>'".into())
-            })?;
+            .filter(|t| !t.is_empty());
+        let Some(token) = bearer else {
+            // No API key: an admin signed in with the session cookie (the
+            // dashboard's announcement form).
+            return match AuthUser::from_request_parts(parts, state).await {
+                Ok(caller) if caller.admin => {
+                    Self::limited(state, format!("admin:{}", caller.user.id.0))
+                }
+                Ok(_) => Err(AppError::Forbidden(
+                    "publishing needs an API key or an admin".into(),
+                )),
+                Err(_) => Err(AppError::Unauthorized(
+                    "send an API key as 'Authorization: Bearer <key>', or sign in as an admin"
+                        .into(),
+                )),
+            };
+        };
         let by_key = state
             .config
             .api_keys()
@@ -73,6 +86,13 @@ impl FromRequestParts<AppState> for Publisher {
                 Err(_) => return Err(AppError::Unauthorized("unknown API key".into())),
             },
         };
+        Self::limited(state, limit_key)
+    }
+}
+
+impl Publisher {
+    /// The publisher `limit_key`, if its rate allows one more.
+    fn limited(state: &AppState, limit_key: String) -> Result<Self, AppError> {
         state
             .publish_limiter
             .check(&limit_key)
@@ -317,6 +337,9 @@ pub(super) async fn events(
                         .event("announcement")
                         .data(serde_json::to_string(&a).unwrap_or_default()),
                     StreamEvent::Unread(count) => unread_event(count),
+                    StreamEvent::Metrics(tick) => Event::default()
+                        .event("metrics")
+                        .data(serde_json::to_string(&tick).unwrap_or_default()),
                 };
                 return Some((Ok(event), (replay, replayed, sub, held)));
             }

@@ -38,6 +38,7 @@ pub(super) async fn upgrade(
         sessions: state.sessions.clone(),
         limits: limits.clone(),
         shutdown: state.shutdown.clone(),
+        metrics: state.metrics.clone(),
     };
     let tasks = state.tasks.clone();
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);

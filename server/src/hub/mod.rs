@@ -494,6 +494,13 @@ impl Hub {
         self.deliver_room(room, &encode(event), droppable, except)
     }
 
+    /// Sends `event` to this node's connections of `user` only (per-node
+    /// news such as `metrics:tick`; cluster-wide fan-out is `Cluster::to_user`).
+    pub fn send_to_user(&self, user: UserId, event: ServerEvent) -> usize {
+        let droppable = event.is_droppable();
+        self.deliver_user(user, &encode(event), droppable, None)
+    }
+
     /// An event the hub makes itself: to this node's connections in `room`,
     /// then to the relay (the other nodes).
     fn broadcast(&self, room: &RoomName, event: ServerEvent, except: Option<ConnId>) {

@@ -27,6 +27,8 @@ pub enum StreamEvent {
     /// number a WebSocket connection gets as `notification:unread`, so an
     /// SSE-only client keeps its badge without polling.
     Unread(u64),
+    /// `metrics:tick`'s payload, for admins (`event: metrics`).
+    Metrics(protocol::server::MetricsTick),
 }
 
 /// The per-user registry of broadcast channels.
@@ -101,6 +103,11 @@ impl Streams {
     pub fn subscribed_users(&self) -> usize {
         self.lock().len()
     }
+
+    /// Open streams, all users together (for metrics).
+    pub fn subscriptions(&self) -> usize {
+        self.lock().values().map(|c| c.subscribers.len()).sum()
+    }
 }
 
 /// One SSE stream's receiver; dropping the last one of a user removes the
@@ -172,7 +179,9 @@ mod tests {
         let a = streams.subscribe(UserId(1), "s".into());
         let mut b = streams.subscribe(UserId(1), "s".into());
         assert_eq!(streams.subscribed_users(), 1);
+        assert_eq!(streams.subscriptions(), 2);
         drop(a);
+        assert_eq!(streams.subscriptions(), 1);
         streams.send(UserId(1), announcement());
         assert!(matches!(b.recv().await, Some(StreamEvent::Announcement(_))));
         drop(b);

@@ -2,6 +2,7 @@
 //! stores them; read back in seq order with their author and reply excerpt
 //! in one query (no N+1).
 
+use super::backend::on_store;
 use super::{now_ms, Db, StoreError};
 use protocol::server::{Message, ReplyRef};
 use protocol::{MessageId, RequestId, RoomName, Seq, User, UserId};
@@ -103,15 +104,21 @@ fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 
+/// The message stored under `(author, request)`, if any.
+const SELECT_BY_REQUEST: &str = "WHERE m.author_id = $1 AND m.client_id = $2";
+
 impl Db {
     /// Stores a message with the room's next seq, unless this author already
     /// stored one under `request` (then that one is returned, unchanged).
     ///
     /// Concurrency: the first statement is the `UPDATE` of the room's
-    /// `last_seq`, so the transaction takes SQLite's write lock before it reads
-    /// anything; concurrent senders queue on that lock (`busy_timeout`) and
+    /// `last_seq`. On SQLite the transaction thereby holds the write lock
+    /// before it reads anything; on PostgreSQL it holds the room's row lock
+    /// until it ends, so senders to one room on any node queue there and
     /// each gets the next number. The seq and the message commit together or
-    /// not at all, so there are no gaps.
+    /// not at all, so there are no gaps. A retry of a stored request (even
+    /// one racing the original on another node) hits the unique
+    /// `(author_id, client_id)`, gives its seq back and re-reads the winner.
     pub async fn append_message(
         &self,
         room: i64,
@@ -120,83 +127,86 @@ impl Db {
         text: &str,
         reply_to: Option<MessageId>,
     ) -> Result<Stored, AppendError> {
-        let mut tx = self.begin_write().await.map_err(StoreError::from)?;
-        let seq: i64 = sqlx::query_scalar(
-            "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        )
-        .bind(room)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        if let Some(target) = reply_to {
-            let found: Option<i64> =
-                sqlx::query_scalar("SELECT id FROM messages WHERE id = ? AND room_id = ?")
-                    .bind(target.0)
-                    .bind(room)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
-            if found.is_none() {
-                return Err(AppendError::NoReplyTarget(target.0));
+        on_store!(self, s => {
+            let mut tx = s.begin_write().await?;
+            let seq: i64 = sqlx::query_scalar(
+                "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+            )
+            .bind(room)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            if let Some(target) = reply_to {
+                let found: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM messages WHERE id = $1 AND room_id = $2")
+                        .bind(target.0)
+                        .bind(room)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(StoreError::from)?;
+                if found.is_none() {
+                    return Err(AppendError::NoReplyTarget(target.0));
+                }
             }
-        }
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO messages (room_id, seq, author_id, client_id, text, reply_to, ts)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (author_id, client_id) DO NOTHING
-             RETURNING id",
-        )
-        .bind(room)
-        .bind(seq)
-        .bind(author.0)
-        .bind(request.as_str())
-        .bind(text)
-        .bind(reply_to.map(|m| m.0))
-        .bind(now_ms())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(StoreError::from)?;
-        match inserted {
-            Some(id) => {
-                // The author has read what they wrote.
-                sqlx::query("UPDATE room_members SET last_read_seq = MAX(last_read_seq, ?) WHERE room_id = ? AND user_id = ?")
-                    .bind(seq)
-                    .bind(room)
-                    .bind(author.0)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::from)?;
-                tx.commit().await.map_err(StoreError::from)?;
-                Ok(Stored::New(
-                    self.message(MessageId(id))
-                        .await?
-                        .ok_or(StoreError::Corrupt("message vanished".into()))?,
-                ))
-            }
-            None => {
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (room_id, seq, author_id, client_id, text, reply_to, ts)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (author_id, client_id) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(room)
+            .bind(seq)
+            .bind(author.0)
+            .bind(request.as_str())
+            .bind(text)
+            .bind(reply_to.map(|m| m.0))
+            .bind(now_ms())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            let Some(id) = inserted else {
                 // A retry: give the seq back (rollback) and return the original.
                 tx.rollback().await.map_err(StoreError::from)?;
                 let existing = sqlx::query_as::<_, MessageRow>(&format!(
-                    "{SELECT_MESSAGES} WHERE m.author_id = ? AND m.client_id = ?"
+                    "{SELECT_MESSAGES} {SELECT_BY_REQUEST}"
                 ))
                 .bind(author.0)
                 .bind(request.as_str())
-                .fetch_one(self.pool())
+                .fetch_one(s.reader())
                 .await
                 .map_err(StoreError::from)?;
-                Ok(Stored::Duplicate(existing.into_message()?))
-            }
-        }
+                return Ok(Stored::Duplicate(existing.into_message()?));
+            };
+            // The author has read what they wrote.
+            sqlx::query(
+                "UPDATE room_members SET last_read_seq = $1
+                 WHERE room_id = $2 AND user_id = $3 AND last_read_seq < $1",
+            )
+            .bind(seq)
+            .bind(room)
+            .bind(author.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+            tx.commit().await.map_err(StoreError::from)?;
+            Ok(Stored::New(
+                self.message(MessageId(id))
+                    .await?
+                    .ok_or(StoreError::Corrupt("message vanished".into()))?,
+            ))
+        })
     }
 
     /// One message by id.
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        sqlx::query_as::<_, MessageRow>(&format!("{SELECT_MESSAGES} WHERE m.id = ?"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await?
-            .map(MessageRow::into_message)
-            .transpose()
+        let sql = format!("{SELECT_MESSAGES} WHERE m.id = $1");
+        let row = on_store!(self, s => {
+            sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(id.0)
+                .fetch_optional(s.reader())
+                .await?
+        });
+        row.map(MessageRow::into_message).transpose()
     }
 
     /// Up to `limit` messages with seq > `since`, oldest first.
@@ -206,14 +216,17 @@ impl Db {
         since: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let rows = sqlx::query_as::<_, MessageRow>(&format!(
-            "{SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
-        ))
-        .bind(room)
-        .bind(i64::try_from(since).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let sql = format!(
+            "{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3"
+        );
+        let rows = on_store!(self, s => {
+            sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(room)
+                .bind(i64::try_from(since).unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(s.reader())
+                .await?
+        });
         to_messages(rows)
     }
 
@@ -224,14 +237,17 @@ impl Db {
         before: Seq,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let mut rows = sqlx::query_as::<_, MessageRow>(&format!(
-            "{SELECT_MESSAGES} WHERE m.room_id = ? AND m.seq < ? ORDER BY m.seq DESC LIMIT ?"
-        ))
-        .bind(room)
-        .bind(i64::try_from(before).unwrap_or(i64::MAX))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let sql = format!(
+            "{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq < $2 ORDER BY m.seq DESC LIMIT $3"
+        );
+        let mut rows = on_store!(self, s => {
+            sqlx::query_as::<_, MessageRow>(&sql)
+                .bind(room)
+                .bind(i64::try_from(before).unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(s.reader())
+                .await?
+        });
         rows.reverse();
         to_messages(rows)
     }

@@ -1,6 +1,7 @@
 //! Notifications: created (or updated in place by key) for many users in one
 //! transaction, listed newest first, replayed after an id, marked read.
 
+use super::backend::on_store;
 use super::{now_ms, Db, StoreError};
 use protocol::server::{Notification, NotificationKind};
 use protocol::{Seq, UserId};
@@ -66,6 +67,20 @@ fn rows(rows: Vec<NotificationRow>) -> Result<Vec<Notification>, StoreError> {
         .collect()
 }
 
+/// How many of `$user`'s notifications are unread, read through `$exec`
+/// (the pool, or a transaction that just changed them).
+macro_rules! unread_count {
+    ($exec:expr, $user:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read = FALSE",
+        )
+        .bind($user.0)
+        .fetch_one($exec)
+        .await
+        .map(|n| n.max(0) as u64)
+    };
+}
+
 impl Db {
     /// Stores `new` for each of `users` in one transaction: a new row, or,
     /// when `new.key` is set and the user already has a notification with
@@ -75,37 +90,40 @@ impl Db {
         users: &[UserId],
         new: &NewNotification,
     ) -> Result<Vec<StoredNotification>, StoreError> {
-        let mut tx = self.begin_write().await?;
         let ts = now_ms();
         let mut out = Vec::with_capacity(users.len());
         let sql = format!(
             "INSERT INTO notifications (user_id, kind, title, body, url, progress, key, read, ts)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, FALSE, $8)
              ON CONFLICT (user_id, key) WHERE key IS NOT NULL DO UPDATE SET
                  kind = excluded.kind, title = excluded.title, body = excluded.body,
-                 url = excluded.url, progress = excluded.progress, read = 0, ts = excluded.ts
+                 url = excluded.url, progress = excluded.progress, read = FALSE,
+                 ts = excluded.ts
              RETURNING {COLUMNS}"
         );
-        for user in users {
-            let row = sqlx::query_as::<_, NotificationRow>(&sql)
-                .bind(user.0)
-                .bind(new.kind.as_str())
-                .bind(&new.title)
-                .bind(&new.body)
-                .bind(new.url.as_deref())
-                .bind(new.progress.map(i64::from))
-                .bind(new.key.as_deref())
-                .bind(ts)
-                .fetch_one(&mut *tx)
-                .await?;
-            let unread = unread_count(&mut *tx, *user).await?;
-            out.push(StoredNotification {
-                user: *user,
-                notification: row.into_notification()?,
-                unread,
-            });
-        }
-        tx.commit().await?;
+        on_store!(self, s => {
+            let mut tx = s.begin_write().await?;
+            for user in users {
+                let row = sqlx::query_as::<_, NotificationRow>(&sql)
+                    .bind(user.0)
+                    .bind(new.kind.as_str())
+                    .bind(&new.title)
+                    .bind(&new.body)
+                    .bind(new.url.as_deref())
+                    .bind(new.progress.map(i64::from))
+                    .bind(new.key.as_deref())
+                    .bind(ts)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let unread = unread_count!(&mut *tx, user)?;
+                out.push(StoredNotification {
+                    user: *user,
+                    notification: row.into_notification()?,
+                    unread,
+                });
+            }
+            tx.commit().await?;
+        });
         Ok(out)
     }
 
@@ -116,17 +134,18 @@ impl Db {
         unread_only: bool,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
-        let filter = if unread_only { "AND read = 0" } else { "" };
+        let filter = if unread_only { "AND read = FALSE" } else { "" };
         let sql = format!(
-            "SELECT {COLUMNS} FROM notifications WHERE user_id = ? {filter} ORDER BY id DESC LIMIT ?"
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 {filter}
+             ORDER BY id DESC LIMIT $2"
         );
-        rows(
+        rows(on_store!(self, s => {
             sqlx::query_as::<_, NotificationRow>(&sql)
                 .bind(user.0)
                 .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await?,
-        )
+                .fetch_all(s.reader())
+                .await?
+        }))
     }
 
     /// `user`'s notifications with an id above `after`, oldest first, at
@@ -138,16 +157,17 @@ impl Db {
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM notifications WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?"
+            "SELECT {COLUMNS} FROM notifications WHERE user_id = $1 AND id > $2
+             ORDER BY id LIMIT $3"
         );
-        rows(
+        rows(on_store!(self, s => {
             sqlx::query_as::<_, NotificationRow>(&sql)
                 .bind(user.0)
                 .bind(after)
                 .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await?,
-        )
+                .fetch_all(s.reader())
+                .await?
+        }))
     }
 
     /// Marks `ids` (only `user`'s own; others are ignored), or all of
@@ -158,33 +178,31 @@ impl Db {
         user: UserId,
         ids: Option<&[i64]>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.begin_write().await?;
-        match ids {
-            None => {
-                sqlx::query("UPDATE notifications SET read = 1 WHERE user_id = ? AND read = 0")
-                    .bind(user.0)
-                    .execute(&mut *tx)
-                    .await?;
+        // One statement for the whole list (the ids travel as one JSON
+        // array): the write lock is held once, not once per id.
+        let list = ids
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("ids: {e}")))?;
+        on_store!(self, s => {
+            let mut tx = s.begin_write().await?;
+            let filter = match list {
+                None => "TRUE",
+                Some(_) => s.dialect().id_in_json_list,
+            };
+            let sql = format!(
+                "UPDATE notifications SET read = TRUE
+                 WHERE user_id = $1 AND read = FALSE AND {filter}"
+            );
+            let mut update = sqlx::query(&sql).bind(user.0);
+            if let Some(list) = list {
+                update = update.bind(list);
             }
-            Some(ids) => {
-                // One statement for the whole list (the ids travel as one
-                // JSON array): the write lock is held once, not once per id.
-                let list = serde_json::to_string(ids)
-                    .map_err(|e| StoreError::Corrupt(format!("ids: {e}")))?;
-                sqlx::query(
-                    "UPDATE notifications SET read = 1
-                     WHERE user_id = ? AND read = 0
-                       AND id IN (SELECT value FROM json_each(?))",
-                )
-                .bind(user.0)
-                .bind(list)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let unread = unread_count(&mut *tx, user).await?;
-        tx.commit().await?;
-        Ok(unread)
+            update.execute(&mut *tx).await?;
+            let unread = unread_count!(&mut *tx, user)?;
+            tx.commit().await?;
+            Ok(unread)
+        })
     }
 
     /// Marks read `user`'s unread notifications of `kind` whose url is
@@ -197,44 +215,33 @@ impl Db {
         prefix: &str,
         up_to: Seq,
     ) -> Result<Option<u64>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE notifications SET read = 1
-             WHERE user_id = ?1 AND read = 0 AND kind = ?2
-               AND substr(url, 1, length(?3)) = ?3
-               AND CAST(substr(url, length(?3) + 1) AS INTEGER) <= ?4",
-        )
-        .bind(user.0)
-        .bind(kind.as_str())
-        .bind(prefix)
-        .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Ok(None);
-        }
-        let unread = unread_count(&mut *tx, user).await?;
-        tx.commit().await?;
-        Ok(Some(unread))
+        on_store!(self, s => {
+            let sql = format!(
+                "UPDATE notifications SET read = TRUE
+                 WHERE user_id = $1 AND read = FALSE AND kind = $2
+                   AND substr(url, 1, length($3)) = $3
+                   AND {} <= $4",
+                s.dialect().url_seq_after_prefix
+            );
+            let mut tx = s.begin_write().await?;
+            let done = sqlx::query(&sql)
+                .bind(user.0)
+                .bind(kind.as_str())
+                .bind(prefix)
+                .bind(i64::try_from(up_to).unwrap_or(i64::MAX))
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+            let unread = unread_count!(&mut *tx, user)?;
+            tx.commit().await?;
+            Ok(Some(unread))
+        })
     }
 
     /// How many of `user`'s notifications are unread.
     pub async fn unread_notifications(&self, user: UserId) -> Result<u64, StoreError> {
-        unread_count(self.pool(), user).await
+        Ok(on_store!(self, s => unread_count!(s.reader(), user)?))
     }
-}
-
-/// How many of `user`'s notifications are unread, read through `db` (the
-/// pool, or a transaction that just changed them).
-async fn unread_count<'e>(
-    db: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    user: UserId,
-) -> Result<u64, StoreError> {
-    let n = sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
-    )
-    .bind(user.0)
-    .fetch_one(db)
-    .await?;
-    Ok(n.max(0) as u64)
 }

@@ -1,5 +1,6 @@
 //! Settings the server generates once and keeps across restarts.
 
+use super::backend::on_store;
 use super::{Db, StoreError};
 
 impl Db {
@@ -10,16 +11,18 @@ impl Db {
         key: &str,
         make: impl FnOnce() -> String,
     ) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING")
+        on_store!(self, s => {
+            sqlx::query(
+                "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            )
             .bind(key)
             .bind(make())
-            .execute(self.writer())
+            .execute(s.writer())
             .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(key)
-                .fetch_one(self.pool())
-                .await?,
-        )
+                .fetch_one(s.reader())
+                .await?)
+        })
     }
 }

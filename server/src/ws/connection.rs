@@ -11,6 +11,7 @@ use crate::chat::Chat;
 use crate::config::Limits;
 use crate::hub::{ConnId, Frame, Outbox};
 use crate::limits::{Rate, TokenBucket};
+use crate::metrics::{Metrics, Via};
 use crate::shutdown::ShutdownToken;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use protocol::envelope::RawFrame;
@@ -30,6 +31,7 @@ pub struct ConnCtx {
     pub sessions: Sessions,
     pub limits: Limits,
     pub shutdown: ShutdownToken,
+    pub metrics: Metrics,
 }
 
 /// Why the loop ended (for logs).
@@ -147,6 +149,9 @@ where
                             }
                         };
                         if let Some(reply) = reply {
+                            if let ServerEnvelope::Error { payload, .. } = &reply {
+                                ctx.metrics.error(payload.code, Via::Ws);
+                            }
                             if !Box::pin(send_frame(&mut socket, Frame::from(reply.encode()), write_timeout)).await {
                                 break End::WriteFailed;
                             }
@@ -157,6 +162,7 @@ where
                             id: None,
                             payload: ErrorPayload::new(ErrorCode::BadFrame, "binary frames are not supported; send JSON text"),
                         };
+                        ctx.metrics.error(ErrorCode::BadFrame, Via::Ws);
                         if !Box::pin(send_frame(&mut socket, Frame::from(reply.encode()), write_timeout)).await {
                             break End::WriteFailed;
                         }
@@ -192,8 +198,12 @@ async fn handle_text(
     text: &str,
 ) -> Option<ServerEnvelope> {
     match ClientEnvelope::decode(text) {
-        Ok(envelope) => dispatch::handle(ctx, conn, user, envelope).await,
+        Ok(envelope) => {
+            ctx.metrics.frame_in(Some(envelope.msg.kind()));
+            dispatch::handle(ctx, conn, user, envelope).await
+        }
         Err(e) => {
+            ctx.metrics.frame_in(None);
             tracing::debug!(code = %e.code(), "refused frame: {}", e.payload.message);
             Some(e.into())
         }

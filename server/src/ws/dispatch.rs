@@ -4,9 +4,7 @@ use super::connection::ConnCtx;
 use crate::hub::ConnId;
 use protocol::client::{ChatTyping, RoomFocus};
 use protocol::server::{Ack, DmOpened, Empty, Pong, Sent, UnreadAck};
-use protocol::{
-    ClientEnvelope, ClientMsg, ErrorCode, ErrorPayload, ServerEnvelope, ServerEvent, User,
-};
+use protocol::{ClientEnvelope, ClientMsg, ErrorPayload, ServerEnvelope, ServerEvent, User};
 
 /// Runs one client message. Returns the frame to answer with, if any:
 /// `ack`/`error` for acknowledged types (which always carry an id, the
@@ -69,10 +67,7 @@ pub(super) async fn handle(
                 .mark_read(user.id, Some(conn), ids)
                 .await
                 .map(|unread| Ack::Unread(UnreadAck { unread }))
-                .map_err(|e| {
-                    tracing::error!(error = %e, "store failure");
-                    ErrorPayload::new(ErrorCode::Internal, "internal server error")
-                }),
+                .map_err(crate::chat::internal),
             Err(e) => Err(e),
         },
     };

@@ -1,5 +1,6 @@
-//! The real `hibiki` binary as a child process on a real SQLite file, for
-//! tests that restart it, signal it, or measure its memory.
+//! The real `hibiki` binary as a child process on a real store (a SQLite
+//! file, or PostgreSQL: see `temp_db`), for tests that restart it, signal it,
+//! or measure its memory.
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
 use super::{Client, DEADLOCK_GUARD};
@@ -124,7 +125,12 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A fresh store for the binary: a SQLite file named after `tag`, or a new
+/// PostgreSQL database with `HIBIKI_TEST_STORE=postgres`.
 pub fn temp_db(tag: &str) -> String {
+    if super::pg::enabled() {
+        return super::pg::shared().create_database();
+    }
     let path = std::env::temp_dir().join(format!("hibiki-{tag}-{}.db", std::process::id()));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

@@ -4,7 +4,9 @@
 
 pub mod binary;
 pub mod nginx;
+pub mod pg;
 pub mod redis;
+pub mod sse;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::client::{ChatSend, RoomJoin};
@@ -35,7 +37,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<()>>,
-    /// The SQLite file this harness made (removed on `stop`).
+    /// The SQLite file this harness made (removed on `stop`; a PostgreSQL
+    /// database goes with its cluster).
     own_db: Option<std::path::PathBuf>,
 }
 
@@ -52,18 +55,23 @@ impl TestServer {
 
     pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
-        // A fresh SQLite file per server: tests are independent and real.
+        // A fresh SQLite file per server, or a fresh PostgreSQL database
+        // (`HIBIKI_TEST_STORE=postgres`): tests are independent and real.
         static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let db = std::env::temp_dir().join(format!("hibiki-test-{}-{n}.db", std::process::id()));
         remove_db(&db);
-        config.database_url = format!("sqlite://{}", db.display());
+        config.database_url = if pg::enabled() {
+            pg::shared().create_database()
+        } else {
+            format!("sqlite://{}", db.display())
+        };
         config.log = std::env::var("TEST_LOG").unwrap_or_else(|_| "warn".into());
         let default_url = config.database_url.clone();
         tweak(&mut config);
         // A test that points at its own file keeps it (e.g. to restart on it).
-        let own_db = (config.database_url == default_url).then_some(db);
-        server::telemetry::init(&config.log);
+        let own_db = (config.database_url == default_url && !pg::enabled()).then_some(db);
+        server::telemetry::init(&config.log, config.log_format, &config.node_id());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();

@@ -1,0 +1,127 @@
+//! This node's numbers for the live admin dashboard: one [`NodeStats`]
+//! snapshot, read from the same sources as `/metrics`; and the v1
+//! `metrics:tick`, pushed once a second to the admins' sockets and SSE
+//! streams (the dashboard's subscribers).
+
+use protocol::http::NodeStats;
+use protocol::server::MetricsTick;
+use protocol::ServerEvent;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use crate::metrics::resident_memory_bytes;
+use crate::notify::StreamEvent;
+use crate::shutdown::ShutdownToken;
+use crate::state::AppState;
+
+/// How often `metrics:tick` goes out.
+pub const TICK: Duration = Duration::from_secs(1);
+
+/// A snapshot of this node, now. Asks the store a trivial query.
+pub async fn snapshot(state: &AppState) -> NodeStats {
+    let hub = state.chat.hub();
+    let stats = hub.stats();
+    let count = |n: usize| n as u64;
+    NodeStats {
+        node_id: state.node_id.to_string(),
+        uptime_s: state.started.elapsed().as_secs(),
+        connections: count(hub.connections()),
+        sse_streams: count(state.chat.notifier().streams().subscriptions()),
+        frames_in: stats.frames_in.load(Ordering::Relaxed),
+        frames_out: stats.frames_out.load(Ordering::Relaxed),
+        messages: state.metrics.messages(),
+        memory_bytes: resident_memory_bytes().map_or(0, |b| u64::try_from(b).unwrap_or(0)),
+        store_ok: state.db.check().await,
+        bus: state.chat.cluster().bus_name().into(),
+        bus_ok: state.chat.cluster().bus_up(),
+        dropped: stats.dropped.load(Ordering::Relaxed),
+        slow_consumers: stats.slow_consumers.load(Ordering::Relaxed),
+        recovery_fetches: state.metrics.recovery_fetches(),
+        // Gaps in a room's seqs this node filled from the store (bus).
+        gaps_repaired: state
+            .chat
+            .cluster()
+            .counters()
+            .gaps_repaired
+            .load(Ordering::Relaxed),
+    }
+}
+
+/// The tick between two snapshots `dt` apart: rates from the counters'
+/// differences (a counter never goes back; a restarted node starts over).
+pub fn tick(before: &NodeStats, now: &NodeStats, dt: Duration) -> MetricsTick {
+    let per_s = |a: u64, b: u64| {
+        let secs = dt.as_secs_f64().max(0.001);
+        (b.saturating_sub(a) as f64 / secs).round() as u64
+    };
+    MetricsTick {
+        connections: now.connections,
+        msgs_in_per_s: per_s(before.frames_in, now.frames_in),
+        msgs_out_per_s: per_s(before.frames_out, now.frames_out),
+        rss_bytes: now.memory_bytes,
+        nodes: 1,
+    }
+}
+
+/// Sends `metrics:tick` to every admin's sockets and `event: metrics` to
+/// their SSE streams once a second, until `stop`.
+pub async fn run_ticker(state: AppState, stop: ShutdownToken) {
+    let mut every = tokio::time::interval(TICK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last: Option<(tokio::time::Instant, NodeStats)> = None;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            at = every.tick() => {
+                let now = snapshot(&state).await;
+                if let Some((then, before)) = &last {
+                    let tick = tick(before, &now, at.duration_since(*then));
+                    publish(&state, tick).await;
+                }
+                last = Some((at, now));
+            }
+        }
+    }
+}
+
+async fn publish(state: &AppState, tick: MetricsTick) {
+    let admins = match state.db.admin_ids().await {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics tick: cannot list admins");
+            return;
+        }
+    };
+    let streams = state.chat.notifier().streams();
+    for admin in admins {
+        state
+            .chat
+            .hub()
+            .send_to_user(admin, ServerEvent::MetricsTick(tick.clone()));
+        streams.send(admin, StreamEvent::Metrics(tick.clone()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(frames_in: u64, frames_out: u64) -> NodeStats {
+        NodeStats {
+            connections: 3,
+            frames_in,
+            frames_out,
+            memory_bytes: 42,
+            ..NodeStats::default()
+        }
+    }
+
+    #[test]
+    fn rates_come_from_counter_differences() {
+        let t = tick(&at(10, 100), &at(40, 400), Duration::from_secs(2));
+        assert_eq!((t.msgs_in_per_s, t.msgs_out_per_s), (15, 150));
+        assert_eq!((t.connections, t.rss_bytes, t.nodes), (3, 42, 1));
+        let restarted = tick(&at(40, 400), &at(5, 5), Duration::from_secs(1));
+        assert_eq!((restarted.msgs_in_per_s, restarted.msgs_out_per_s), (0, 0));
+    }
+}

@@ -1,5 +1,6 @@
 //! Failover behind nginx: three real `hibiki` nodes on one real
-//! `redis-server` and one SQLite file, with Debian's nginx in front running
+//! `redis-server` and one store (a SQLite file, or a PostgreSQL database
+//! with `HIBIKI_TEST_STORE=postgres`), with Debian's nginx in front running
 //! the repository's `deploy/nginx.conf.template`. Clients only ever talk to
 //! nginx. A node is killed with -9, or every node is restarted in turn with
 //! SIGTERM, while sends are in flight; the clients do what the protocol's
@@ -99,7 +100,7 @@ async fn back_in_rotation(proxy: SocketAddr, id: &str) {
     }
 }
 
-/// Three nodes behind nginx, sharing one Redis and one SQLite file.
+/// Three nodes behind nginx, sharing one Redis and one store.
 struct Cluster {
     nodes: Vec<Hibiki>,
     ports: Vec<u16>,

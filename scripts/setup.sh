@@ -14,7 +14,7 @@
 #                                          end2end/node_modules/.bin first
 # When sourced, arguments are ignored (they would be the caller's); set
 # HIBIKI_SETUP_TEST_DEPS=0 instead to skip the test-only packages
-# (chromium, redis-server, postgresql), as scripts/run.sh does.
+# (chromium, redis-server, postgresql, nginx-light), as scripts/run.sh does.
 #
 # Only crates.io, npm, PyPI and Debian apt are reachable (see
 # shared/toolchain.md), so nothing here downloads from GitHub: cargo-leptos is
@@ -68,15 +68,24 @@ _hs_deb_version() {
 _hs_apt() {
   local with_test_deps=$1
   # brotli is used for every build; the rest only by the test suite
-  # (chromium drives Playwright; redis/postgres back the integration tests).
+  # (chromium drives Playwright; redis/postgres back the integration tests;
+  # nginx-light fronts the multi-node failover tests and scripts/cluster.sh).
   local -a wanted=(brotli)
   if [[ $with_test_deps == 1 ]]; then
-    wanted+=(chromium redis-server postgresql)
+    wanted+=(chromium redis-server postgresql nginx-light)
+  else
+    echo "==> skipping test-only packages (chromium, redis-server, postgresql, nginx-light)"
   fi
+  hibiki_apt_ensure "${wanted[@]}"
+}
 
+# Installs those of the given Debian packages that are missing, saying which
+# were present (with their version) and which it installs. Also used by
+# scripts/cluster.sh.
+hibiki_apt_ensure() {
   local -a missing=()
   local pkg version
-  for pkg in "${wanted[@]}"; do
+  for pkg in "$@"; do
     version=$(_hs_deb_version "$pkg")
     if [[ -n $version ]]; then
       echo "==> $pkg already present ($version)"
@@ -84,9 +93,6 @@ _hs_apt() {
       missing+=("$pkg")
     fi
   done
-  if [[ $with_test_deps != 1 ]]; then
-    echo "==> skipping test-only packages (chromium, redis-server, postgresql)"
-  fi
   if ((${#missing[@]} == 0)); then
     return 0
   fi

@@ -9,6 +9,7 @@
 mod common;
 
 use common::binary::{free_port, temp_db, Hibiki};
+use common::redis::Redis;
 use common::{room, Client, DEADLOCK_GUARD};
 use protocol::client::{ChatRead, ChatSend, ChatTyping};
 use protocol::http::Me;
@@ -19,8 +20,6 @@ use protocol::{
     UserId,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Bounds a whole phase: every frame has its own guard, but pings would keep
@@ -40,64 +39,6 @@ fn within<T>(f: impl std::future::Future<Output = T>) -> impl std::future::Futur
 
 /// The key `POST /api/announcements` takes on every node.
 const API_KEY: &str = "cluster-test-key";
-
-/// A throwaway `redis-server`.
-struct Redis {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Redis {
-    async fn start() -> Self {
-        let port = free_port();
-        let dir = std::env::temp_dir().join(format!("hibiki-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let child = Self::spawn(port, &dir).await;
-        Self { child, port, dir }
-    }
-
-    async fn spawn(port: u16, dir: &PathBuf) -> Child {
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed (scripts/setup.sh)");
-        let deadline = Instant::now() + DEADLOCK_GUARD;
-        // Polling a condition there is no event for: the process listening.
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "redis-server did not come up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        child
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    async fn restart(&mut self) {
-        self.child = Self::spawn(self.port, &self.dir).await;
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// Starts node `name` on `redis` and `db`, ready (store and bus up).
 async fn node(name: &str, db: &str, redis: &Redis) -> Hibiki {

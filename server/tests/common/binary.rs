@@ -52,27 +52,7 @@ impl Hibiki {
     }
 
     pub async fn login(&self, name: &str) -> String {
-        let http = reqwest::Client::new();
-        let creds = Credentials {
-            username: name.into(),
-            password: super::PASSWORD.into(),
-        };
-        let mut res = http
-            .post(format!("http://{}/api/auth/register", self.addr))
-            .json(&creds)
-            .send()
-            .await
-            .unwrap();
-        if res.status() == 409 {
-            res = http
-                .post(format!("http://{}/api/auth/login", self.addr))
-                .json(&creds)
-                .send()
-                .await
-                .unwrap();
-        }
-        assert!(res.status().is_success(), "{}", res.status());
-        res.json::<AuthResponse>().await.unwrap().token
+        login_at(self.addr, name).await
     }
 
     pub async fn connect(&self, token: &str) -> Client {
@@ -109,6 +89,32 @@ impl Drop for Hibiki {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Registers `name` through `addr` (a node, or a proxy in front of nodes),
+/// or logs in if the name is taken; returns the token.
+pub async fn login_at(addr: SocketAddr, name: &str) -> String {
+    let http = reqwest::Client::new();
+    let creds = Credentials {
+        username: name.into(),
+        password: super::PASSWORD.into(),
+    };
+    let mut res = http
+        .post(format!("http://{}/api/auth/register", addr))
+        .json(&creds)
+        .send()
+        .await
+        .unwrap();
+    if res.status() == 409 {
+        res = http
+            .post(format!("http://{}/api/auth/login", addr))
+            .json(&creds)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert!(res.status().is_success(), "{}", res.status());
+    res.json::<AuthResponse>().await.unwrap().token
 }
 
 pub fn free_port() -> u16 {

@@ -3,7 +3,9 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod binary;
+pub mod nginx;
 pub mod pg;
+pub mod redis;
 pub mod sse;
 
 use futures_util::{SinkExt, StreamExt};
@@ -276,10 +278,13 @@ impl Client {
             }),
             Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
                 let status = res.status().as_u16();
-                let body = res
-                    .body()
-                    .as_deref()
-                    .map(|b| serde_json::from_slice(b).expect("JSON error body"));
+                // Hibiki's refusals are JSON; a proxy's (nginx's 502 page)
+                // are kept as text.
+                let body = res.body().as_deref().map(|b| {
+                    serde_json::from_slice(b).unwrap_or_else(|_| {
+                        serde_json::Value::String(String::from_utf8_lossy(b).into_owned())
+                    })
+                });
                 Err((status, body.unwrap_or(serde_json::Value::Null)))
             }
             Err(e) => panic!("handshake failed: {e}"),
@@ -445,6 +450,29 @@ impl Client {
             match self.recv().await {
                 ServerEnvelope::Event(ServerEvent::ChatMessage(m)) => return m,
                 _ => continue,
+            }
+        }
+    }
+
+    /// The next protocol frame (backlog first), or `None` once the socket
+    /// has closed or broken: for tests in which a node goes away. Not
+    /// guarded: the caller bounds the wait.
+    pub async fn recv_or_closed(&mut self) -> Option<ServerEnvelope> {
+        if let Some(e) = self.backlog.pop_front() {
+            return Some(e);
+        }
+        loop {
+            match self.ws.next().await? {
+                Ok(Message::Text(t)) => {
+                    return Some(
+                        ServerEnvelope::decode(t.as_str()).unwrap_or_else(|e| {
+                            panic!("server sent an undecodable frame {t}: {e}")
+                        }),
+                    )
+                }
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(Message::Close(_)) | Err(_) => return None,
+                Ok(other) => panic!("unexpected frame {other:?}"),
             }
         }
     }

@@ -152,8 +152,8 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     let hub = Hub::with_timing(l.hub_timing());
     let streams = Streams::default();
     let node_id = config.node_id();
-    let metrics = Metrics::new(&node_id, hub.clone(), streams.clone());
     let cluster = cluster(&config, &node_id, hub, streams, &db, &shutdown, &tasks)?;
+    let metrics = Metrics::new(&node_id, cluster.clone());
     let chat = Chat::new(cluster.clone(), db.clone(), metrics.clone());
     let sessions = Sessions::new(db.clone(), keys.clone(), cluster);
     Ok(AppState {

@@ -26,8 +26,7 @@ use prometheus_client::registry::Registry;
 use protocol::client::ClientType;
 use protocol::ErrorCode;
 
-use crate::hub::Hub;
-use crate::notify::Streams;
+use crate::cluster::Cluster;
 
 /// The `Content-Type` of the text exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -95,9 +94,9 @@ fn latency_buckets() -> impl Iterator<Item = f64> {
 }
 
 impl Metrics {
-    /// The registry for node `node`, reading live state from `hub` and
-    /// `streams` at each scrape.
-    pub fn new(node: &str, hub: Hub, streams: Streams) -> Self {
+    /// The registry for node `node`, reading live state from `cluster` (its
+    /// hub, SSE streams and bus) at each scrape.
+    pub fn new(node: &str, cluster: Cluster) -> Self {
         let mut registry = Registry::with_prefix_and_labels(
             "hibiki",
             [("node".into(), node.to_owned().into())].into_iter(),
@@ -141,7 +140,7 @@ impl Metrics {
             prometheus_client::registry::Unit::Seconds,
             store.clone(),
         );
-        registry.register_collector(Box::new(Live { hub, streams }));
+        registry.register_collector(Box::new(Live { cluster }));
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -218,8 +217,7 @@ impl Metrics {
 
 /// State read at scrape time.
 struct Live {
-    hub: Hub,
-    streams: Streams,
+    cluster: Cluster,
 }
 
 impl fmt::Debug for Live {
@@ -252,22 +250,87 @@ impl Live {
     }
 }
 
+impl Live {
+    /// The bus and the cross-node delivery counters (all zero on one node
+    /// with the in-process bus, except `bus_up`).
+    fn encode_cluster(&self, e: &mut DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
+        let c = self.cluster.counters();
+        let b = self.cluster.bus_counters();
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        Self::gauge(
+            e,
+            "bus_up",
+            "1 when the bus between nodes is connected (always, in-process)",
+            i64::from(self.cluster.bus_up()),
+        )?;
+        Self::counter(
+            e,
+            "bus_reconnects",
+            "Bus connections established after a loss",
+            load(&b.reconnects),
+        )?;
+        Self::counter(
+            e,
+            "bus_published",
+            "Envelopes published on the bus",
+            load(&b.published),
+        )?;
+        Self::counter(
+            e,
+            "bus_received",
+            "Envelopes received from other nodes",
+            load(&b.received),
+        )?;
+        Self::counter(
+            e,
+            "bus_dropped",
+            "Envelopes dropped because the bus was down or its queue full",
+            load(&b.dropped),
+        )?;
+        Self::gauge(
+            e,
+            "bus_lag_ms",
+            "Publication to receipt of the last envelope from another node, ms",
+            i64::try_from(load(&c.bus_lag_ms)).unwrap_or(i64::MAX),
+        )?;
+        Self::counter(
+            e,
+            "gaps_repaired",
+            "Gaps in a room's seqs filled from the store (held too long, or lost on the bus)",
+            load(&c.gaps_repaired),
+        )?;
+        Self::counter(
+            e,
+            "resync_fetches",
+            "Store reads to repair a gap or re-sync after the bus was down",
+            load(&c.recovery_fetches),
+        )?;
+        Self::counter(
+            e,
+            "nodes_expired",
+            "Other nodes declared gone after the node TTL",
+            load(&c.nodes_expired),
+        )
+    }
+}
+
 impl Collector for Live {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), fmt::Error> {
-        let stats = self.hub.stats();
+        let hub = self.cluster.hub();
+        let stats = hub.stats();
         let e = &mut encoder;
         let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         Self::gauge(
             e,
             "connections",
             "Open WebSocket connections",
-            count(self.hub.connections()),
+            count(hub.connections()),
         )?;
         Self::gauge(
             e,
             "sse_streams",
             "Open SSE streams (GET /api/events)",
-            count(self.streams.subscriptions()),
+            count(self.cluster.streams().subscriptions()),
         )?;
         Self::counter(
             e,
@@ -287,6 +350,7 @@ impl Collector for Live {
             "Connections closed with 4000 because their outbound queue was full",
             stats.slow_consumers.load(Ordering::Relaxed),
         )?;
+        self.encode_cluster(e)?;
         if let Some(bytes) = resident_memory_bytes() {
             Self::gauge(
                 e,

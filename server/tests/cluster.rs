@@ -442,6 +442,28 @@ async fn a_redis_restart_mid_conversation_loses_nothing_and_doubles_nothing() {
         next.seq, probe.seq,
         "the next message is the probe, not a duplicate"
     );
+    // `/metrics` saw it: the bus came back, and envelopes crossed.
+    for n in [&n1, &n2] {
+        assert!(metric(n, "hibiki_bus_reconnects_total").await >= 1.0);
+        assert_eq!(metric(n, "hibiki_bus_up").await, 1.0);
+        assert!(metric(n, "hibiki_bus_received_total").await > 0.0);
+    }
+}
+
+/// The value of the series `name` (one series: the node's) on `node`'s
+/// `/metrics`.
+async fn metric(node: &Hibiki, name: &str) -> f64 {
+    let page = reqwest::get(format!("http://{}/metrics", node.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = page
+        .lines()
+        .find(|l| l.starts_with(&format!("{name}{{")))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"));
+    line.rsplit_once(' ').unwrap().1.parse().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

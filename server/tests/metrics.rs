@@ -93,6 +93,13 @@ async fn metrics_count_connections_frames_errors_and_latencies() {
     assert_eq!(value(&before, "hibiki_connections", &[]), Some(0.0));
     assert_eq!(value(&before, "hibiki_sse_streams", &[]), Some(0.0));
     assert!(value(&before, "hibiki_resident_memory_bytes", &[]).is_some_and(|b| b > 0.0));
+    // One node, the in-process bus: up, and nothing ever crosses it.
+    assert_eq!(value(&before, "hibiki_bus_up", &[]), Some(1.0));
+    assert_eq!(
+        value(&before, "hibiki_bus_reconnects_total", &[]),
+        Some(0.0)
+    );
+    assert_eq!(value(&before, "hibiki_gaps_repaired_total", &[]), Some(0.0));
 
     let (mut alice, token) = server.user_token("alice").await;
     alice.join("general").await;

@@ -3,7 +3,7 @@
 //! `metrics:tick`, pushed once a second to the admins' sockets and SSE
 //! streams (the dashboard's subscribers).
 
-use protocol::http::NodeStats;
+use protocol::http::{ClusterStats, NodeStats};
 use protocol::server::MetricsTick;
 use protocol::ServerEvent;
 use std::sync::atomic::Ordering;
@@ -47,19 +47,37 @@ pub async fn snapshot(state: &AppState) -> NodeStats {
     }
 }
 
-/// The tick between two snapshots `dt` apart: rates from the counters'
-/// differences (a counter never goes back; a restarted node starts over).
-pub fn tick(before: &NodeStats, now: &NodeStats, dt: Duration) -> MetricsTick {
+/// This node's snapshot and the other nodes' latest (shared over the bus
+/// once a second), for the dashboard.
+pub async fn cluster_snapshot(state: &AppState) -> ClusterStats {
+    let mut nodes = vec![snapshot(state).await];
+    nodes.extend(state.chat.cluster().other_stats());
+    ClusterStats {
+        ts: crate::clock::now_ms(),
+        nodes,
+    }
+}
+
+/// The tick between two snapshots of this node `dt` apart, with the other
+/// nodes' latest numbers: connections, memory and the node count are the
+/// cluster's; the rates (from the counters' differences: a counter never
+/// goes back, a restarted node starts over) are this node's.
+pub fn tick(
+    before: &NodeStats,
+    now: &NodeStats,
+    dt: Duration,
+    others: &[NodeStats],
+) -> MetricsTick {
     let per_s = |a: u64, b: u64| {
         let secs = dt.as_secs_f64().max(0.001);
         (b.saturating_sub(a) as f64 / secs).round() as u64
     };
     MetricsTick {
-        connections: now.connections,
+        connections: now.connections + others.iter().map(|n| n.connections).sum::<u64>(),
         msgs_in_per_s: per_s(before.frames_in, now.frames_in),
         msgs_out_per_s: per_s(before.frames_out, now.frames_out),
-        rss_bytes: now.memory_bytes,
-        nodes: 1,
+        rss_bytes: now.memory_bytes + others.iter().map(|n| n.memory_bytes).sum::<u64>(),
+        nodes: u32::try_from(1 + others.len()).unwrap_or(u32::MAX),
     }
 }
 
@@ -74,8 +92,11 @@ pub async fn run_ticker(state: AppState, stop: ShutdownToken) {
             () = stop.cancelled() => return,
             at = every.tick() => {
                 let now = snapshot(&state).await;
+                let cluster = state.chat.cluster();
+                cluster.share_stats(&now);
                 if let Some((then, before)) = &last {
-                    let tick = tick(before, &now, at.duration_since(*then));
+                    let others = cluster.other_stats();
+                    let tick = tick(before, &now, at.duration_since(*then), &others);
                     publish(&state, tick).await;
                 }
                 last = Some((at, now));
@@ -118,10 +139,18 @@ mod tests {
 
     #[test]
     fn rates_come_from_counter_differences() {
-        let t = tick(&at(10, 100), &at(40, 400), Duration::from_secs(2));
+        let t = tick(&at(10, 100), &at(40, 400), Duration::from_secs(2), &[]);
         assert_eq!((t.msgs_in_per_s, t.msgs_out_per_s), (15, 150));
         assert_eq!((t.connections, t.rss_bytes, t.nodes), (3, 42, 1));
-        let restarted = tick(&at(40, 400), &at(5, 5), Duration::from_secs(1));
+        let two = tick(
+            &at(10, 100),
+            &at(40, 400),
+            Duration::from_secs(2),
+            &[at(0, 0)],
+        );
+        assert_eq!((two.connections, two.rss_bytes, two.nodes), (6, 84, 2));
+        assert_eq!(two.msgs_in_per_s, 15, "the rates are this node's");
+        let restarted = tick(&at(40, 400), &at(5, 5), Duration::from_secs(1), &[]);
         assert_eq!((restarted.msgs_in_per_s, restarted.msgs_out_per_s), (0, 0));
     }
 }

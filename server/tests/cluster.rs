@@ -581,3 +581,68 @@ async fn logging_out_on_one_node_closes_the_sessions_socket_and_stream_on_anothe
         "n2 forgot the session at once"
     );
 }
+
+/// Reads `GET /api/admin/stats` until a `stats` event whose nodes satisfy
+/// `done`; returns them.
+async fn stats_until(
+    stream: &mut reqwest::Response,
+    mut done: impl FnMut(&[protocol::http::NodeStats]) -> bool,
+) -> Vec<protocol::http::NodeStats> {
+    let mut buf = String::new();
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) else {
+                continue;
+            };
+            if !block.contains("event: stats") {
+                continue;
+            }
+            let stats: protocol::http::ClusterStats = serde_json::from_str(data).unwrap();
+            if done(&stats.nodes) {
+                return stats.nodes;
+            }
+        }
+        let chunk = tokio::time::timeout(DEADLOCK_GUARD, stream.chunk())
+            .await
+            .expect("a stats event in time")
+            .unwrap()
+            .expect("the stream is open");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// The dashboard sees every node: each node shares its numbers over the bus
+/// once a second, so `GET /api/admin/stats` on one node lists both, and a
+/// client connecting to the other node shows up there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_dashboard_on_one_node_shows_every_node() {
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-stats");
+    let n1 = node("s1", &db, &redis).await;
+    let n2 = node("s2", &db, &redis).await;
+    let admin = n1.login("sroot").await; // the first account: an admin
+    let mut stream = reqwest::Client::new()
+        .get(format!("http://{}/api/admin/stats", n1.addr))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let both = within(stats_until(&mut stream, |nodes| nodes.len() == 2)).await;
+    let ids: BTreeSet<&str> = both.iter().map(|n| n.node_id.as_str()).collect();
+    assert_eq!(ids, BTreeSet::from(["s1", "s2"]));
+    assert!(both
+        .iter()
+        .all(|n| n.bus == "redis" && n.bus_ok && n.store_ok));
+
+    let (_visitor, _, _) = member(&n2, "svisitor", &["general"]).await;
+    let seen = within(stats_until(&mut stream, |nodes| {
+        nodes
+            .iter()
+            .any(|n| n.node_id == "s2" && n.connections == 1)
+    }))
+    .await;
+    let s1 = seen.iter().find(|n| n.node_id == "s1").unwrap();
+    assert_eq!(s1.connections, 0, "the visitor is on s2 only");
+}

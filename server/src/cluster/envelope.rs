@@ -52,6 +52,8 @@ pub(super) enum Route {
     State { rooms: Vec<(RoomName, Vec<User>)> },
     /// "I am alive."
     Heartbeat,
+    /// The sender's numbers for the admin dashboard (once a second).
+    Stats { stats: protocol::http::NodeStats },
     /// "I am stopping": forget my presence now.
     Farewell,
     /// Asks `from` (every node, if `None`) for its state.

@@ -32,6 +32,7 @@ use crate::storage::Db;
 use envelope::{Envelope, Route};
 use order::{Gap, Order};
 use presence::ClusterPresence;
+use protocol::http::NodeStats;
 use protocol::server::{Message, PresenceUpdate};
 use protocol::{RoomName, Seq, ServerEvent, User, UserId};
 use std::collections::{BTreeMap, HashSet};
@@ -101,6 +102,8 @@ struct Inner {
     rescheduled: Notify,
     /// Tells the session cache a session ended (set by `auth::Sessions`).
     session_ended: OnceLock<SessionEnded>,
+    /// The other nodes' latest dashboard numbers, and when they came.
+    board: Mutex<BTreeMap<NodeId, (NodeStats, Instant)>>,
 }
 
 impl Cluster {
@@ -126,6 +129,7 @@ impl Cluster {
             counters: Counters::default(),
             rescheduled: Notify::new(),
             session_ended: OnceLock::new(),
+            board: Mutex::default(),
         });
         inner
             .hub
@@ -403,6 +407,32 @@ impl Cluster {
         }
     }
 
+    fn board(&self) -> MutexGuard<'_, BTreeMap<NodeId, (NodeStats, Instant)>> {
+        self.inner.board.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Shares this node's dashboard numbers with the others (a shared bus only).
+    pub fn share_stats(&self, stats: &NodeStats) {
+        if self.shared() {
+            self.publish(
+                Route::Stats {
+                    stats: stats.clone(),
+                },
+                None,
+            );
+        }
+    }
+
+    /// The other nodes' latest numbers, by node id; a node silent for the
+    /// node TTL is left out (and forgotten).
+    pub fn other_stats(&self) -> Vec<NodeStats> {
+        let ttl = self.inner.timing.node_ttl;
+        let now = Instant::now();
+        let mut board = self.board();
+        board.retain(|_, (_, at)| now.duration_since(*at) < ttl);
+        board.values().map(|(stats, _)| stats.clone()).collect()
+    }
+
     /// Publishes this node's whole presence state.
     fn publish_state(&self) {
         let rooms = self.inner.hub.presence_state();
@@ -470,7 +500,12 @@ impl Cluster {
                 }
             }
             (Route::Heartbeat, _) => {}
+            (Route::Stats { stats }, _) => {
+                self.board().insert(from, (stats, now));
+                return;
+            }
             (Route::Farewell, _) => {
+                self.board().remove(&from);
                 let changes = self.presence().forget(&from);
                 tracing::info!(node = %from, "node stopped: its users are offline");
                 self.tell_presence(changes);

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
 use futures_util::stream::{self, Stream};
-use protocol::http::{ClusterStats, RevokedSessions};
+use protocol::http::RevokedSessions;
 
 use crate::auth::AdminUser;
 use crate::error::AppError;
@@ -19,8 +19,8 @@ use crate::state::AppState;
 /// How often the dashboard gets new numbers.
 const STATS_EVERY: Duration = Duration::from_secs(1);
 
-/// `GET /api/admin/stats`: a `stats` event ([`ClusterStats`]) at once and
-/// then every second, until the client goes or the server stops. Live
+/// `GET /api/admin/stats`: a `stats` event (`ClusterStats`: this node, then
+/// the others' latest numbers from the bus) at once and then every second, until the client goes or the server stops. Live
 /// numbers only: nothing to replay, so no event ids.
 pub(super) async fn stats(
     _admin: AdminUser,
@@ -38,10 +38,7 @@ pub(super) async fn stats(
                 () = state.shutdown.cancelled() => return None,
                 _ = ticks.tick() => {}
             }
-            let snapshot = ClusterStats {
-                ts: crate::clock::now_ms(),
-                nodes: vec![crate::stats::snapshot(&state).await],
-            };
+            let snapshot = crate::stats::cluster_snapshot(&state).await;
             let event = Event::default()
                 .event("stats")
                 .data(serde_json::to_string(&snapshot).unwrap_or_default());

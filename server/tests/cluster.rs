@@ -1,8 +1,10 @@
 //! Several real `hibiki` nodes on one real `redis-server` (Debian's, started
 //! on a free loopback port in a temporary directory, nothing persisted) and
-//! one shared SQLite file: fan-out, order and completeness across nodes,
-//! cluster-wide presence, Redis restarts, a node killed with -9, and
-//! session revocation reaching every node.
+//! one shared store (a SQLite file, or a PostgreSQL database with
+//! `HIBIKI_TEST_STORE=postgres`, as scripts/test.sh runs it too): fan-out,
+//! order and completeness across nodes, cluster-wide presence, Redis
+//! restarts, a node killed with -9, and session revocation reaching every
+//! node.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 

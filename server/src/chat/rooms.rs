@@ -11,7 +11,7 @@ use protocol::server::{
 use protocol::{ErrorCode, ErrorPayload, RoomName, Seq, User, UserId};
 
 /// Names with this prefix are reserved for DMs (`dm-{lowId}-{highId}`).
-const DM_PREFIX: &str = "dm-";
+const DM_PREFIX: &str = RoomName::DM_PREFIX;
 
 impl Chat {
     /// `GET /api/rooms`: public rooms, and the private rooms and DMs `user`
@@ -34,7 +34,7 @@ impl Chat {
         private: bool,
         max_created: u64,
     ) -> Result<RoomInfo, ErrorPayload> {
-        if name.as_str().starts_with(DM_PREFIX) {
+        if name.is_dm() {
             return Err(ErrorPayload::invalid(
                 "name",
                 format!("names starting with '{DM_PREFIX}' are reserved for direct messages"),

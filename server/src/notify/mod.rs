@@ -154,8 +154,8 @@ impl Notifier {
     /// The triggers of a newly stored chat message, run after its commit
     /// (never for a recipient who muted the room):
     /// in a DM, the other member is notified (`dm`) unless one of their
-    /// connections is looking at that DM right now
-    /// ([`Hub::user_is_looking_at`]: joined and focused on it, or joined
+    /// connections, on any node, is looking at that DM right now
+    /// ([`Cluster::user_is_looking_at`]: joined and focused on it, or joined
     /// without ever sending `room:focus`); in any other room, each `@name`
     /// that names another user who can read the room is notified
     /// (`mention`). Failures are logged, never returned: the message is sent.
@@ -194,9 +194,7 @@ impl Notifier {
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
-            .filter(|id| {
-                *id != author.id && !self.cluster.hub().user_is_looking_at(*id, &message.room)
-            })
+            .filter(|id| *id != author.id && !self.cluster.user_is_looking_at(*id, &message.room))
             .collect();
         let recipients = self.not_muted(room, recipients).await?;
         self.notify(

@@ -13,6 +13,7 @@
 //! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text;
+//!   [`markdown`]: message text as a tree of Markdown nodes (rendered by `components::rich_text`);
 //!   [`paths`]: query components and the login page's `next`;
 //!   [`timeline`]: the message list's rows (author groups, day separators, unread divider).
 //! - [`drafts`]: the composer's unsent text per room; [`errors`]: errors in the user's words.
@@ -29,6 +30,7 @@ pub mod drafts;
 pub mod errors;
 pub mod format;
 pub mod linkify;
+pub mod markdown;
 pub mod notifications;
 pub mod pages;
 pub mod paths;

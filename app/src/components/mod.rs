@@ -12,6 +12,7 @@ pub mod message_list;
 pub mod new_room;
 pub mod notification_bell;
 pub mod page_title;
+pub mod rich_text;
 pub mod sidebar;
 pub mod skip_links;
 pub mod toasts;

@@ -18,7 +18,7 @@ test('Markdown: bold, links and a code block with Copy; HTML stays text', async 
   }
 
   const tag = uid();
-  const code = `let x = "${tag}";\nprintln!("<b>{x}</b>");`;
+  const code = `let x = "${tag}";\nprintln!("<b>{x}</b>"); // ${'long '.repeat(40)}`;
   const text = [
     `**bold ${tag}** and [docs](https://example.com/docs) and [bad](javascript:alert(1)) <img src=x onerror=alert(1)>`,
     '',
@@ -62,5 +62,15 @@ test('Markdown: bold, links and a code block with Copy; HTML stays text', async 
   await bob.page.reload();
   await expect(bob.ui.status).toContainText('Online', { timeout: 30_000 });
   await check(bob);
+
+  // On a 360 px phone the code block scrolls sideways; the page does not.
+  await bob.page.setViewportSize({ width: 360, height: 740 });
+  const pre = bob.ui.items(`bold ${tag}`).locator('pre');
+  await expect
+    .poll(() => pre.evaluate((el) => el.scrollWidth > el.clientWidth))
+    .toBe(true);
+  await expect
+    .poll(() => bob.page.evaluate(() => document.documentElement.scrollWidth))
+    .toBeLessThanOrEqual(360);
   expect(dialogs, 'a dialog was opened by message text').toEqual([]);
 });

@@ -98,7 +98,9 @@ fn CodeBlock(lang: Option<String>, code: String) -> impl IntoView {
     };
     view! {
         <div class="md-pre">
-            <pre data-lang=lang><code>{code.get_value()}</code></pre>
+            // Focusable (in the active message, like the other controls)
+            // so that a keyboard can scroll a long line sideways.
+            <pre data-lang=lang tabindex="-1"><code>{code.get_value()}</code></pre>
             <button
                 class="msg__copy"
                 type="button"

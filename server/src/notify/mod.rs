@@ -15,6 +15,7 @@ pub use streams::{StreamEvent, Streams, Subscription};
 use crate::cluster::Cluster;
 use crate::hub::ConnId;
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
+use protocol::http::NotifyLevel;
 use protocol::links::message_url;
 use protocol::mentions::{EVERYONE, HERE};
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
@@ -151,10 +152,11 @@ impl Notifier {
         .await
     }
 
-    /// The triggers of a newly stored chat message, run after its commit:
+    /// The triggers of a newly stored chat message, run after its commit
+    /// (never for a recipient who muted the room):
     /// in a DM, the other member is notified (`dm`) unless one of their
-    /// connections is looking at that DM right now
-    /// ([`Hub::user_is_looking_at`]: joined and focused on it, or joined
+    /// connections, on any node, is looking at that DM right now
+    /// ([`Cluster::user_is_looking_at`]: joined and focused on it, or joined
     /// without ever sending `room:focus`); in any other room, each `@name`
     /// that names another user who can read the room is notified
     /// (`mention`), and `@room` / `@here` notify the room's members (all of
@@ -171,6 +173,23 @@ impl Notifier {
         }
     }
 
+    /// `users` without those who muted `room` (`mentions` still hears
+    /// mentions and, in a DM, every message: see [`NotifyLevel`]).
+    async fn not_muted(
+        &self,
+        room: &RoomRow,
+        users: Vec<UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        if users.is_empty() {
+            return Ok(users);
+        }
+        let levels = self.db.notify_levels(room.id).await?;
+        Ok(users
+            .into_iter()
+            .filter(|u| levels.get(u) != Some(&NotifyLevel::Mute))
+            .collect())
+    }
+
     async fn dm(&self, room: &RoomRow, author: &User, message: &Message) -> Result<(), StoreError> {
         let recipients: Vec<UserId> = self
             .db
@@ -178,10 +197,9 @@ impl Notifier {
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
-            .filter(|id| {
-                *id != author.id && !self.cluster.hub().user_is_looking_at(*id, &message.room)
-            })
+            .filter(|id| *id != author.id && !self.cluster.user_is_looking_at(*id, &message.room))
             .collect();
+        let recipients = self.not_muted(room, recipients).await?;
         self.notify(
             &recipients,
             &NewNotification {
@@ -231,6 +249,8 @@ impl Notifier {
             }
             None => format!("{} mentioned you in #{}", author.name, message.room),
         };
+        // A mass mention is a mention: "mentions only" hears it, muted not.
+        let recipients = self.not_muted(room, recipients).await?;
         // One notification per user, all stored in one transaction.
         self.notify(
             &recipients,

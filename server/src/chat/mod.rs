@@ -4,8 +4,12 @@
 //!
 //! This file: joining, sending, history, typing and read receipts.
 //! [`rooms`]: listing and creating rooms, membership, DMs, finding users.
+//! [`search`]: searching messages.
 
 mod rooms;
+mod search;
+
+pub use search::SearchQuery;
 
 use crate::cluster::Cluster;
 use crate::hub::{ConnId, Hub};

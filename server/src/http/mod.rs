@@ -12,6 +12,7 @@ mod metrics;
 mod notifications;
 mod pages;
 mod rooms;
+mod search;
 mod users;
 mod ws;
 
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
         .route("/api/users", get(users::search))
+        .route("/api/search", get(search::search))
         .route(
             "/api/notifications",
             get(notifications::list).post(notifications::publish),

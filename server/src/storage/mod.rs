@@ -12,6 +12,7 @@ mod backend;
 mod messages;
 mod notifications;
 mod rooms;
+mod search;
 mod sessions;
 mod settings;
 mod users;
@@ -19,6 +20,7 @@ mod users;
 pub use messages::{AppendError, Stored};
 pub use notifications::{NewNotification, StoredNotification};
 pub use rooms::{ReadMoved, RoomListing, RoomRow};
+pub use search::{SearchFilter, SearchHit};
 pub use sessions::{NewSession, SessionRow};
 pub use users::{NewUser, UserRow};
 

@@ -9,6 +9,7 @@ pub mod invite_picker;
 pub mod member_list;
 pub mod message_item;
 pub mod message_list;
+pub mod message_search;
 pub mod new_room;
 pub mod notification_bell;
 pub mod page_title;

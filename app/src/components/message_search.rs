@@ -148,8 +148,8 @@ pub fn MessageSearch(sidebar_open: RwSignal<bool>) -> impl IntoView {
                     placeholder="Search messages"
                     autocomplete="off"
                     maxlength=protocol::MAX_SEARCH_QUERY_CHARS.to_string()
+                    // No aria-expanded: a searchbox may not carry it (axe).
                     aria-controls="search-results"
-                    aria-expanded=move || open.get().to_string()
                     prop:value=move || typed.get()
                     on:input=move |ev| typed.set(event_target_value(&ev))
                 />

@@ -1,7 +1,7 @@
 //! JSON bodies of the HTTP API. Errors use [`crate::ErrorPayload`].
 
 use crate::ids::{RoomName, Seq, Timestamp, User};
-use crate::server::NotificationKind;
+use crate::server::{Message, NotificationKind};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `POST /api/auth/register` and `POST /api/auth/login`.
@@ -383,6 +383,16 @@ pub struct ClusterStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedSessions {
     pub sessions: usize,
+}
+
+/// `GET /api/rooms/{room}/messages/{seq}/thread` (an extension): a message
+/// and a page of its replies, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    pub parent: Message,
+    pub replies: Vec<Message>,
+    /// More replies follow the last one (ask again with its seq as `after_seq`).
+    pub has_more: bool,
 }
 
 /// `GET /api/search` (an extension): one page of messages matching the

@@ -10,7 +10,7 @@ mod common;
 use common::sse::SseReader;
 use common::{room, Client, TestServer};
 use protocol::client::{DmOpen, NotificationRead};
-use protocol::http::{AuthResponse, CreateRoom, Credentials};
+use protocol::http::{AuthResponse, Credentials};
 use protocol::server::{Notification, NotificationKind, UnreadAck, UnreadCount};
 use protocol::{Ack, ClientMsg, ErrorCode, ServerEvent};
 use serde_json::{json, Value};
@@ -79,17 +79,7 @@ async fn a_mention_notifies_the_mentioned_user_only() {
     assert_eq!(list(&server, &ben_token, "").await, vec![n]);
 
     // A private room: only members who can read it are notified.
-    let (status, _) = server
-        .post(
-            "/api/rooms",
-            &aiko_token,
-            &CreateRoom {
-                name: room("secret"),
-                private: true,
-            },
-        )
-        .await;
-    assert_eq!(status, 201);
+    server.create_room(&aiko_token, "secret", true).await;
     aiko.join("secret").await;
     aiko.say("secret", "@carol cannot read this").await;
     assert!(list(&server, &carol_token, "").await.is_empty());

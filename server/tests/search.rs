@@ -9,7 +9,7 @@ mod common;
 
 use common::{pg, room, TestServer};
 use protocol::client::RoomInvite;
-use protocol::http::{CreateRoom, SearchPage};
+use protocol::http::SearchPage;
 use protocol::{Ack, ClientMsg, ErrorPayload};
 
 /// `GET /api/search` with `params` (URL-encoded) as the holder of `token`.
@@ -78,17 +78,7 @@ async fn a_private_room_is_searched_by_its_members_only() {
     let server = TestServer::start().await;
     let (mut aiko, aiko_token) = server.user_token("aiko").await;
     let ben_token = server.register("ben").await;
-    let (status, _) = server
-        .post(
-            "/api/rooms",
-            &aiko_token,
-            &CreateRoom {
-                name: room("secret"),
-                private: true,
-            },
-        )
-        .await;
-    assert_eq!(status, 201);
+    server.create_room(&aiko_token, "secret", true).await;
     aiko.join("secret").await;
     aiko.say("secret", "the launch codes").await;
     aiko.join("general").await;

@@ -1,7 +1,8 @@
 //! One message of the list. Text is rendered as text nodes (escaped by
 //! Leptos, never as HTML), with `http(s)` links as `<a>` elements built as
 //! DOM nodes; CSS keeps its line breaks. A reply shows a quote of the
-//! original that jumps to it.
+//! original that jumps to it. A message with replies shows their count,
+//! which, like its *Reply in thread* action, opens the thread panel.
 //!
 //! The controls inside a message (reply, quote, links) are out of the Tab
 //! order (`tabindex="-1"`) until the message itself is focused: the list is
@@ -14,6 +15,7 @@ use protocol::{RequestId, RoomName, Seq};
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Icon, IconKind};
 use crate::components::message_list::{ShowMessage, Target};
+use crate::components::thread_panel::{replies_label, OpenThread};
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
 use crate::linkify::{segments, Segment};
 use crate::pages::chat::ReplyTarget;
@@ -63,6 +65,25 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
         }
     };
 
+    // Threads: the reply count and "Reply in thread" open the thread panel.
+    let open_thread = use_context::<OpenThread>();
+    let on_thread = {
+        let message = message.clone();
+        move |_| {
+            if let Some(OpenThread(open)) = open_thread {
+                open.set(Some(message.clone()));
+            }
+        }
+    };
+    let reply_count = (message.reply_count > 0).then(|| {
+        let on_thread = on_thread.clone();
+        view! {
+            <button class="msg__thread" type="button" tabindex="-1" on:click=on_thread>
+                {replies_label(message.reply_count)}
+            </button>
+        }
+    });
+
     view! {
         <li
             class=if starts_group { "msg msg--first" } else { "msg" }
@@ -81,10 +102,14 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                 </div>
                 {quote}
                 <p class="msg__text">{text}</p>
+                {reply_count}
             </div>
             <div class="msg__actions">
                 <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
                     <Icon kind=IconKind::Reply/>
+                </button>
+                <button class="msg__action" type="button" aria-label="Reply in thread" title="Reply in thread" tabindex="-1" on:click=on_thread>
+                    <Icon kind=IconKind::Thread/>
                 </button>
             </div>
         </li>
@@ -206,7 +231,7 @@ pub(crate) fn jump_to(seq: Seq) -> bool {
 
 /// Message text as text nodes, links and mentions (a mention of the
 /// signed-in user stands out more).
-fn message_text(text: &str) -> impl IntoView {
+pub(crate) fn message_text(text: &str) -> impl IntoView {
     let me = use_session().me().map(|m| m.user.name.to_lowercase());
     segments(text)
         .into_iter()

@@ -15,6 +15,7 @@ pub mod notification_bell;
 pub mod page_title;
 pub mod sidebar;
 pub mod skip_links;
+pub mod thread_panel;
 pub mod toasts;
 pub mod typing_indicator;
 pub mod user_menu;

@@ -63,6 +63,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/stats", get(admin::stats))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
+        .route(
+            "/api/rooms/{room}/messages/{seq}/thread",
+            get(rooms::thread),
+        )
         .route("/api/users", get(users::search))
         .route("/api/search", get(search::search))
         .route(

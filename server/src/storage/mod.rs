@@ -15,6 +15,7 @@ mod rooms;
 mod search;
 mod sessions;
 mod settings;
+mod threads;
 mod users;
 
 pub use messages::{AppendError, Stored};

@@ -119,10 +119,13 @@ pub enum ServerEvent {
     /// Extension: someone became, or stopped being, a member of a room.
     #[serde(rename = "room:member")]
     RoomMember(MemberChange),
+    /// Extension: this user set a room's notification level (in any tab).
+    #[serde(rename = "room:notify")]
+    RoomNotify(crate::http::RoomNotify),
 }
 
 impl ServerEvent {
-    pub const TYPES: [&'static str; 12] = [
+    pub const TYPES: [&'static str; 13] = [
         "chat:message",
         "chat:typing",
         "chat:read",
@@ -135,6 +138,7 @@ impl ServerEvent {
         "room:added",
         "room:removed",
         "room:member",
+        "room:notify",
     ];
 
     /// Whether the event may be dropped for a connection whose queue is full.

@@ -20,7 +20,7 @@ use crate::state::AppState;
 use app::state::history::InitialHistory;
 use axum::extract::DefaultBodyLimit;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
             "/api/rooms/{room}/messages/{seq}/thread",
             get(rooms::thread),
         )
+        .route("/api/rooms/{room}/notify", put(rooms::set_notify))
         .route("/api/users", get(users::search))
         .route("/api/search", get(search::search))
         .route(

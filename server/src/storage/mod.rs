@@ -11,6 +11,7 @@
 mod backend;
 mod messages;
 mod notifications;
+mod notify_levels;
 mod rooms;
 mod search;
 mod sessions;

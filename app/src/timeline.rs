@@ -212,6 +212,9 @@ mod tests {
             text: "hi".into(),
             reply_to: None,
             ts: TS + minute * MINUTE,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

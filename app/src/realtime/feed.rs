@@ -68,6 +68,9 @@ mod tests {
             text: format!("message {seq}"),
             reply_to: None,
             ts: 1_732_358_400_000,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

@@ -94,6 +94,9 @@ mod tests {
             text: "hi".into(),
             reply_to: None,
             ts: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

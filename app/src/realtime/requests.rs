@@ -302,6 +302,9 @@ mod tests {
             text: format!("m{seq}"),
             reply_to: None,
             ts: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         };
         RoomJoined {
             room: room("tech"),
@@ -311,6 +314,9 @@ mod tests {
             members: Vec::new(),
             unread: 0,
             reads: Vec::new(),
+            rev: 0,
+            changes: Vec::new(),
+            more_changes: false,
         }
     }
 

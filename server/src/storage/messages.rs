@@ -4,7 +4,7 @@
 
 use super::backend::on_store;
 use super::{now_ms, Db, StoreError};
-use protocol::server::{Message, ReplyRef};
+use protocol::server::{excerpt, Message, ReplyRef};
 use protocol::{MessageId, RequestId, RoomName, Seq, User, UserId};
 
 /// Outcome of an append.
@@ -24,11 +24,8 @@ pub enum AppendError {
     Store(#[from] StoreError),
 }
 
-/// Longest quoted excerpt of a replied-to message, in characters.
-const EXCERPT_CHARS: usize = 140;
-
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: i64,
     room: String,
     seq: i64,
@@ -41,12 +38,18 @@ struct MessageRow {
     reply_author_id: Option<i64>,
     reply_author_name: Option<String>,
     reply_text: Option<String>,
+    // Edits and deletions (storage/changes.rs).
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    reply_deleted_at: Option<i64>,
+    pub(super) rev: i64,
 }
 
-const SELECT_MESSAGES: &str = "
+pub(super) const SELECT_MESSAGES: &str = "
     SELECT m.id, r.name AS room, m.seq, m.author_id, u.name AS author_name, m.text, m.ts,
            p.id AS reply_id, p.seq AS reply_seq, p.author_id AS reply_author_id,
-           pu.name AS reply_author_name, p.text AS reply_text
+           pu.name AS reply_author_name, p.text AS reply_text,
+           m.edited_at, m.deleted_at, p.deleted_at AS reply_deleted_at, m.rev
     FROM messages m
     JOIN rooms r ON r.id = m.room_id
     JOIN users u ON u.id = m.author_id
@@ -54,7 +57,7 @@ const SELECT_MESSAGES: &str = "
     LEFT JOIN users pu ON pu.id = p.author_id";
 
 impl MessageRow {
-    fn into_message(self) -> Result<Message, StoreError> {
+    pub(super) fn into_message(self) -> Result<Message, StoreError> {
         let room = RoomName::parse(self.room).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let reply_to = match (
             self.reply_id,
@@ -72,6 +75,7 @@ impl MessageRow {
                         name: author_name,
                     },
                     excerpt: excerpt(&text),
+                    deleted: self.reply_deleted_at.is_some(),
                 })
             }
             _ => None,
@@ -87,20 +91,15 @@ impl MessageRow {
             text: self.text,
             reply_to,
             ts: self.ts,
+            edited_at: self.edited_at,
+            deleted: self.deleted_at.is_some(),
+            // Filled in by `Db::with_reactions`.
+            reactions: Vec::new(),
         })
     }
 }
 
-fn excerpt(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars.by_ref().take(EXCERPT_CHARS).collect();
-    if chars.next().is_some() {
-        out.push('…');
-    }
-    out
-}
-
-fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
+pub(super) fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 
@@ -197,7 +196,7 @@ impl Db {
         })
     }
 
-    /// One message by id.
+    /// One message by id, without its reactions (a message just stored).
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let sql = format!("{SELECT_MESSAGES} WHERE m.id = $1");
         let row = on_store!(self, s => {
@@ -227,7 +226,7 @@ impl Db {
                 .fetch_all(s.reader())
                 .await?
         });
-        to_messages(rows)
+        self.with_reactions(room, to_messages(rows)?).await
     }
 
     /// Up to `limit` messages with seq < `before`, oldest first.
@@ -249,6 +248,6 @@ impl Db {
                 .await?
         });
         rows.reverse();
-        to_messages(rows)
+        self.with_reactions(room, to_messages(rows)?).await
     }
 }

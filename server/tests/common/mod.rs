@@ -402,6 +402,7 @@ impl Client {
             .request(ClientMsg::RoomJoin(RoomJoin {
                 room: room(name),
                 since_seq: None,
+                since_rev: None,
             }))
             .await
         {
@@ -431,6 +432,7 @@ impl Client {
                 .request(ClientMsg::RoomJoin(RoomJoin {
                     room: room(room_name),
                     since_seq: Some(since),
+                    since_rev: None,
                 }))
                 .await;
             let Ack::RoomJoined(page) = ack else {

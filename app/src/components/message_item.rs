@@ -13,6 +13,9 @@ use protocol::{RequestId, RoomName, Seq};
 
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Icon, IconKind};
+use crate::components::message_changes::{
+    ChangeActions, ChangePanel, DeletedPlaceholder, EditedMarker, Panel, ReactionRow,
+};
 use crate::components::message_list::{ShowMessage, Target};
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
 use crate::linkify::{segments, Segment};
@@ -53,7 +56,20 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
     let author = message.author.name.clone();
     let reply_target = use_context::<ReplyTarget>();
     let quote = message.reply_to.clone().map(|r| view! { <Quote reply=r/> });
-    let text = message_text(&message.text);
+    let deleted = message.deleted;
+    let text = (!deleted).then(|| message_text(&message.text));
+    let edited = message
+        .edited_at
+        .filter(|_| !deleted)
+        .map(|at| view! { " " <EditedMarker at/> });
+    let panel = RwSignal::new(Panel::Closed);
+    let changes = (!deleted).then(|| {
+        let m = message.clone();
+        view! {
+            <ChangePanel message=m.clone() panel/>
+            <ReactionRow room=m.room.clone() seq=m.seq reactions=m.reactions.clone()/>
+        }
+    });
     let on_reply = {
         let message = message.clone();
         move |_| {
@@ -62,6 +78,18 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
             }
         }
     };
+
+    let actions = (!deleted).then(|| {
+        let m = message.clone();
+        view! {
+            <div class="msg__actions">
+                <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
+                    <Icon kind=IconKind::Reply/>
+                </button>
+                <ChangeActions message=m panel/>
+            </div>
+        }
+    });
 
     view! {
         <li
@@ -78,15 +106,16 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                     <span class="msg__author">{author}</span>
                     " "
                     <time class="msg__time" datetime=datetime title=title>{time}</time>
+                    {edited}
                 </div>
                 {quote}
-                <p class="msg__text">{text}</p>
+                {match text {
+                    Some(text) => view! { <p class="msg__text">{text}</p> }.into_any(),
+                    None => view! { <DeletedPlaceholder/> }.into_any(),
+                }}
+                {changes}
             </div>
-            <div class="msg__actions">
-                <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
-                    <Icon kind=IconKind::Reply/>
-                </button>
-            </div>
+            {actions}
         </li>
     }
 }
@@ -170,7 +199,9 @@ fn Quote(reply: ReplyRef) -> impl IntoView {
         >
             <span class="msg__quote-author">{reply.author.name}</span>
             " "
-            <span class="msg__quote-text">{reply.excerpt}</span>
+            <span class="msg__quote-text" data-deleted=reply.deleted.then_some("true")>
+                {if reply.deleted { "message deleted".to_owned() } else { reply.excerpt }}
+            </span>
         </button>
     }
 }

@@ -12,9 +12,13 @@
 #   C         1 room x 1,000 clients, 10 senders, 100, 150, 200 ... msg/s,
 #             5 s a step, stopping after the first step with p99 > 1 s or a loss
 #   D         10,000 idle connections in one room, held 5 s
+#   E         Hibiki only: A and B on three nodes (labels E-A, E-B): redis-server
+#             as the bus, three nodes on one SQLite file, connections and
+#             senders spread round robin over the nodes; reports the cross-node
+#             deliveries' latency apart; compare with A and B of the same run
 #   accounts  Hibiki only: 1,000 registrations, then 1,000 logins, 100 at a time
 #
-# Settings (environment): RUNS (default 2), SCENARIOS (default "A B C D
+# Settings (environment): RUNS (default 2), SCENARIOS (default "A B C D E
 # accounts"), TARGETS (default "hibiki node-ws socketio"), TITLE (the heading
 # of RESULTS.md), OUT (default bench/RESULTS.md), SKIP_BUILD=1 (use the
 # binaries already in target/release), HIBIKI_BIN (another server binary),
@@ -31,7 +35,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 RUNS=${RUNS:-2}
-SCENARIOS=${SCENARIOS:-"A B C D accounts"}
+SCENARIOS=${SCENARIOS:-"A B C D E accounts"}
 TARGETS=${TARGETS:-"hibiki node-ws socketio"}
 TITLE=${TITLE:-"Benchmark results"}
 OUT=${OUT:-bench/RESULTS.md}
@@ -98,7 +102,52 @@ stop_server() {
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
 }
-trap 'if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; fi' EXIT
+
+# Scenario E: redis-server on PORT+10 and three nodes on PORT+1..PORT+3, one
+# SQLite file (`BEGIN IMMEDIATE` and the busy timeout let processes share it).
+REDIS_PORT=$((PORT + 10))
+NODE_URLS="http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2)),http://127.0.0.1:$((PORT + 3))"
+CLUSTER_PIDS=()
+# Waits (at most 20 s) until `probe` succeeds while process $2 lives.
+wait_until() { # what pid probe...
+  local what=$1 pid=$2
+  shift 2
+  for _ in $(seq 1 200); do
+    if "$@" 2>/dev/null; then return 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "run.sh: $what did not start; see $WORK/server.log" >&2
+  exit 1
+}
+start_cluster() { # db
+  command -v redis-server >/dev/null || {
+    echo "run.sh: scenario E needs redis-server (apt-get install redis-server)" >&2
+    exit 1
+  }
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$WORK" --logfile "$WORK/redis.log" &
+  CLUSTER_PIDS=($!)
+  wait_until redis-server "${CLUSTER_PIDS[0]}" bash -c "exec 3<>/dev/tcp/127.0.0.1/$REDIS_PORT"
+  local i
+  for i in 1 2 3; do
+    # One at a time: the first migrates the store. Ready = store and bus up.
+    env "${HIBIKI_ENV[@]}" LEPTOS_SITE_ADDR="127.0.0.1:$((PORT + i))" HIBIKI_NODE_ID="node$i" \
+      HIBIKI_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/" HIBIKI_DATABASE_URL="sqlite://$1" \
+      "$HIBIKI" >>"$WORK/server.log" 2>&1 &
+    CLUSTER_PIDS+=($!)
+    wait_until "node$i" "$!" curl -fsS -o /dev/null "http://127.0.0.1:$((PORT + i))/ready"
+  done
+}
+stop_cluster() { # the nodes, then Redis
+  local pid
+  for pid in "${CLUSTER_PIDS[@]:1}" "${CLUSTER_PIDS[0]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  CLUSTER_PIDS=()
+}
+trap 'for pid in $SERVER_PID "${CLUSTER_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done' EXIT
 
 fresh_db() { # name -> path of a fresh copy of the seed store
   local db="$WORK/$1.db"
@@ -141,6 +190,19 @@ for scenario in $SCENARIOS; do
       stop_server
       continue
     fi
+    if [ "$scenario" = E ]; then
+      [[ " $TARGETS " == *" hibiki "* ]] || continue
+      for shape in A B; do
+        echo "== E-$shape (three nodes) against hibiki, run $run"
+        start_cluster "$(fresh_db "E-$shape-$run")"
+        # shellcheck disable=SC2046 # the scenario's arguments split on purpose
+        "$BENCH" run --label "E-$shape" --target hibiki --url "$NODE_URLS" \
+          --server-pid "$(IFS=,; echo "${CLUSTER_PIDS[*]}")" --token-cache "$WORK/tokens.txt" \
+          --json-out "$JSONL" $(scenario_args "$shape") | tee -a "$LOG" || true
+        stop_cluster
+      done
+      continue
+    fi
     for target in $TARGETS; do
       if [ "$scenario" = B ] && [ "$target" = node-ws ]; then continue; fi
       echo "== $scenario against $target, run $run"
@@ -176,6 +238,9 @@ done
   echo "- Kept: \`HIBIKI_OUTBOUND_QUEUE\` (256 frames; a connection that falls further behind is closed with 4000 and counted as dropped, its deliveries as lost)"
   echo "- Messages: 64-byte text; latency is send to delivery on one clock (the generator's); CPU is the server process's utime+stime from /proc; RSS per connection is (RSS after connecting and a hold − RSS before) / connections"
   echo "- Hibiki connections share 1,000 accounts round-robin (D: 10 connections per account)"
+  if [[ " $SCENARIOS " == *" E "* ]]; then
+    echo "- E-A, E-B: the loads of A and B on three Hibiki nodes (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') as the bus, one shared SQLite file); connection i (and sender i) on node i mod 3; \"server\" CPU and RSS are the three nodes' and Redis's together; cross-node latency counts only deliveries whose sender is on another node than the receiver"
+  fi
   echo
   "$BENCH" report "$JSONL"
   echo "Raw JSON lines: \`bench/results.jsonl\`."

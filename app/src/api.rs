@@ -17,6 +17,18 @@ pub async fn post_json<B: serde::Serialize, R: DeserializeOwned>(
     fetch_json(request).await
 }
 
+/// PUTs `body` as JSON to `path` (see [`post_json`]).
+#[cfg(feature = "hydrate")]
+pub async fn put_json<B: serde::Serialize, R: DeserializeOwned>(
+    path: &str,
+    body: &B,
+) -> Result<R, ErrorPayload> {
+    let request = api_request(gloo_net::http::Request::put(path))
+        .json(body)
+        .map_err(|e| network(&e.to_string()))?;
+    fetch_json(request).await
+}
+
 /// GETs `path` and decodes the JSON answer (see [`post_json`]).
 #[cfg(feature = "hydrate")]
 pub async fn get_json<R: DeserializeOwned>(path: &str) -> Result<R, ErrorPayload> {

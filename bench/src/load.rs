@@ -55,8 +55,14 @@ pub struct RunConfig {
     /// Scenario name in the report (`A`, `B`, …).
     pub label: String,
     pub target: Target,
-    /// Base URL, e.g. `http://127.0.0.1:3000`.
+    /// Base URL, e.g. `http://127.0.0.1:3000`: accounts and rooms are made
+    /// here, and connections open here unless `node_urls` lists several.
     pub url: String,
+    /// The nodes of a cluster (base URLs): connection `i` opens on node
+    /// `i % len`, so connections and senders are spread round robin and a
+    /// delivery is cross-node when its sender's node is not its receiver's.
+    /// Empty: every connection on `url`.
+    pub node_urls: Vec<String>,
     /// WebSocket connections.
     pub clients: usize,
     /// Hibiki accounts; connection `i` uses account `i % users`.
@@ -77,8 +83,9 @@ pub struct RunConfig {
     /// Spread connections over source addresses 127.0.0.1..=127.0.0.N, for
     /// more ephemeral ports than one address has.
     pub source_ips: u8,
-    /// The server's process, for RSS and CPU time from `/proc`.
-    pub server_pid: Option<u32>,
+    /// The server's processes (a cluster's nodes and its bus), for RSS and
+    /// CPU time from `/proc`, summed.
+    pub server_pids: Vec<u32>,
     /// How long after a phase's sending time its deliveries may still arrive.
     pub drain_timeout: Duration,
     /// A file of tokens to reuse (Hibiki), see [`Api::tokens`].
@@ -92,6 +99,7 @@ impl RunConfig {
             label: "run".into(),
             target,
             url: url.into(),
+            node_urls: Vec::new(),
             clients: 20,
             users: 20,
             user_prefix: "bench".into(),
@@ -106,7 +114,7 @@ impl RunConfig {
             connect_concurrency: 50,
             auth_concurrency: 16,
             source_ips: 1,
-            server_pid: None,
+            server_pids: Vec::new(),
             drain_timeout: Duration::from_secs(30),
             token_cache: None,
         }
@@ -148,6 +156,8 @@ struct Plan {
     /// The senders each room's members hear.
     audience: Vec<Vec<usize>>,
     rooms: Vec<String>,
+    /// Nodes the connections are spread over (connection `i` on `i % nodes`).
+    nodes: usize,
 }
 
 struct PhasePlan {
@@ -187,7 +197,14 @@ impl Plan {
                 .collect(),
             audience,
             rooms: (0..cfg.rooms).map(Target::room_name).collect(),
+            nodes: cfg.node_urls.len().max(1),
         }
+    }
+
+    /// Whether a message from `sender` (a connection index) reaches
+    /// connection `receiver` through another node.
+    fn cross_node(&self, sender: usize, receiver: usize) -> bool {
+        self.nodes > 1 && sender % self.nodes != receiver % self.nodes
     }
 }
 
@@ -217,6 +234,8 @@ struct PhaseSample {
     unique: u64,
     duplicated: u64,
     latencies_us: Vec<u32>,
+    /// The part of `latencies_us` whose sender is on another node.
+    cross_latencies_us: Vec<u32>,
     sender: Option<SenderSample>,
     /// Whether it finished by itself (all `End`s seen, all acks back).
     complete: bool,
@@ -261,10 +280,17 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
         (Vec::new(), None)
     };
 
-    let server_before = procfs::sample(cfg.server_pid);
+    let server_before = procfs::sample_sum(&cfg.server_pids);
     let (ctl_tx, ctl_rx) = watch::channel(Control::Idle);
     let (events_tx, mut events) = mpsc::unbounded_channel();
-    let addr = socket_addr(&cfg.url)?;
+    let addrs = if cfg.node_urls.is_empty() {
+        vec![socket_addr(&cfg.url)?]
+    } else {
+        cfg.node_urls
+            .iter()
+            .map(|u| socket_addr(u))
+            .collect::<Result<Vec<_>, _>>()?
+    };
 
     // Connect and join with bounded concurrency; each connection's task
     // starts as soon as it has joined, so early joiners read while later
@@ -277,6 +303,7 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
                 let token = tokens.get(i % cfg.users.max(1)).cloned();
                 let ctl = ctl_rx.clone();
                 let events = events_tx.clone();
+                let addr = addrs[i % addrs.len()];
                 async move {
                     let room = i % plan.rooms.len();
                     let ws = timeout(GUARD, connect(&plan, addr, cfg.source_ips, i, room, token))
@@ -290,7 +317,7 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
             .collect()
             .await;
     let connect_secs = started.elapsed().as_secs_f64();
-    let server_connected_cpu = procfs::sample(cfg.server_pid);
+    let server_connected_cpu = procfs::sample_sum(&cfg.server_pids);
     drop(events_tx);
 
     let mut handles = Vec::new();
@@ -332,11 +359,11 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
             Ok(None) | Err(_) => break,
         }
     }
-    let server_connected = procfs::sample(cfg.server_pid);
+    let server_connected = procfs::sample_sum(&cfg.server_pids);
     if !cfg.hold.is_zero() {
         tokio::time::sleep(cfg.hold).await;
     }
-    let server_held = procfs::sample(cfg.server_pid);
+    let server_held = procfs::sample_sum(&cfg.server_pids);
 
     let mut phases = Vec::new();
     for (k, phase) in cfg.phases.iter().enumerate() {
@@ -364,7 +391,7 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
     for h in handles {
         let _ = timeout(Duration::from_secs(10), h).await;
     }
-    let server_end = procfs::sample(cfg.server_pid);
+    let server_end = procfs::sample_sum(&cfg.server_pids);
     let own_end = procfs::sample(None);
 
     Ok(RunReport {
@@ -378,6 +405,7 @@ pub async fn run(cfg: &RunConfig) -> Result<RunReport, BenchError> {
         },
         rooms: cfg.rooms,
         senders: cfg.senders,
+        nodes: plan.nodes,
         auth_secs,
         connected,
         connect_failed,
@@ -443,7 +471,7 @@ async fn run_phase(
     alive: &mut HashSet<usize>,
     dropped: &mut Vec<String>,
 ) -> PhaseReport {
-    let server_start = procfs::sample(cfg.server_pid);
+    let server_start = procfs::sample_sum(&cfg.server_pids);
     let own_start = procfs::sample(None);
     let started = Instant::now();
     let participants: HashSet<usize> = alive.clone();
@@ -495,7 +523,7 @@ async fn run_phase(
         Instant::now()
     };
     let wall = finished.duration_since(started).as_secs_f64().max(1e-3);
-    let server_end = procfs::sample(cfg.server_pid);
+    let server_end = procfs::sample_sum(&cfg.server_pids);
     let own_end = procfs::sample(None);
     summarise(
         plan,
@@ -555,8 +583,10 @@ fn summarise(
     let duplicated = samples.iter().map(|s| s.duplicated).sum();
     let incomplete = participants.len() - samples.iter().filter(|s| s.complete).count();
     let mut latencies: Vec<u32> = Vec::with_capacity(unique as usize);
+    let mut cross: Vec<u32> = Vec::new();
     for s in samples.iter_mut() {
         latencies.append(&mut s.latencies_us);
+        cross.append(&mut s.cross_latencies_us);
     }
     let server_cpu_ms = match server {
         (Some(a), Some(b)) => Some(b.cpu_ms - a.cpu_ms),
@@ -591,6 +621,7 @@ fn summarise(
         duplicated,
         deliveries_per_s: unique as f64 / wall,
         latency_ms: Percentiles::from_micros(&mut latencies),
+        cross_node_latency_ms: Percentiles::from_micros(&mut cross),
         ack_ms: Percentiles::from_micros(&mut ack_lat),
         server_cpu_ms,
         server_cpu_ms_per_1k: server_cpu_ms.map(per_1k),
@@ -692,6 +723,8 @@ struct RecvPhase {
     unique: u64,
     duplicated: u64,
     latencies_us: Vec<u32>,
+    /// Of those, the ones from a sender on another node.
+    cross_latencies_us: Vec<u32>,
     /// Senders of the audience whose `End` has not arrived.
     ends_missing: HashSet<usize>,
     reported: bool,
@@ -895,6 +928,7 @@ impl Conn {
                 unique: 0,
                 duplicated: 0,
                 latencies_us: Vec::new(),
+                cross_latencies_us: Vec::new(),
                 ends_missing: plan.audience[self.room].iter().copied().collect(),
                 reported: false,
             });
@@ -919,6 +953,7 @@ impl Conn {
                     let latency =
                         u32::try_from(now_us().saturating_sub(sent_us)).unwrap_or(u32::MAX);
                     let audience = self.plan.audience[self.room].contains(&sender);
+                    let cross = self.plan.cross_node(sender, self.index);
                     if let Some(r) = self.recv_phase(phase).filter(|r| audience && !r.reported) {
                         if seq < r.count {
                             let bit = sender * r.count + seq;
@@ -927,6 +962,9 @@ impl Conn {
                                 r.seen[word] |= mask;
                                 r.unique += 1;
                                 r.latencies_us.push(latency);
+                                if cross {
+                                    r.cross_latencies_us.push(latency);
+                                }
                             } else {
                                 r.duplicated += 1;
                             }
@@ -1039,6 +1077,7 @@ impl Conn {
             unique: r.unique,
             duplicated: r.duplicated,
             latencies_us: std::mem::take(&mut r.latencies_us),
+            cross_latencies_us: std::mem::take(&mut r.cross_latencies_us),
             sender: sender_sample,
             complete,
         };
@@ -1054,5 +1093,21 @@ async fn tick(ticker: &mut Option<Interval>) {
             t.tick().await;
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_crosses_nodes_when_sender_and_receiver_are_on_different_ones() {
+        let mut cfg = RunConfig::new(Target::Hibiki, "http://127.0.0.1:1");
+        assert!(!Plan::new(&cfg).cross_node(0, 1), "one server");
+        cfg.node_urls = (1..=3).map(|p| format!("http://127.0.0.1:{p}")).collect();
+        let plan = Plan::new(&cfg);
+        assert!(!plan.cross_node(0, 3), "connections 0 and 3 share node 0");
+        assert!(plan.cross_node(0, 1));
+        assert!(plan.cross_node(2, 4));
     }
 }

@@ -38,9 +38,11 @@ struct RunArgs {
     label: String,
     #[arg(long, value_enum, default_value = "hibiki")]
     target: Target,
-    /// The server's base URL (http://IP:PORT).
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    url: String,
+    /// The server's base URL (http://IP:PORT); for a cluster, each node's,
+    /// comma-separated: connections are spread over them round robin, and
+    /// accounts and rooms are made on the first.
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:3000")]
+    url: Vec<String>,
     #[arg(long, default_value_t = 100)]
     clients: usize,
     /// Hibiki accounts; connections share them round-robin.
@@ -71,9 +73,10 @@ struct RunArgs {
     /// Source addresses 127.0.0.1..=N to spread connections over.
     #[arg(long, default_value_t = 1)]
     source_ips: u8,
-    /// The server's PID, for RSS and CPU from /proc.
-    #[arg(long)]
-    server_pid: Option<u32>,
+    /// The server's PID, for RSS and CPU from /proc; for a cluster, its
+    /// nodes' and its bus's, comma-separated (summed).
+    #[arg(long, value_delimiter = ',')]
+    server_pid: Vec<u32>,
     /// Seconds a phase's deliveries may still arrive after its sending time.
     #[arg(long, default_value_t = 30.0)]
     drain_timeout: f64,
@@ -122,10 +125,13 @@ fn emit(table: &str, record: &Record, json_out: Option<&PathBuf>) -> Result<(), 
 async fn main_inner(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Run(a) => {
+            let url = a.url.first().cloned().ok_or("--url needs a URL")?;
+            let node_urls = if a.url.len() > 1 { a.url } else { Vec::new() };
             let cfg = RunConfig {
                 label: a.label,
                 target: a.target,
-                url: a.url,
+                url,
+                node_urls,
                 clients: a.clients,
                 users: a.users,
                 user_prefix: a.user_prefix,
@@ -145,7 +151,7 @@ async fn main_inner(cli: Cli) -> Result<(), String> {
                 connect_concurrency: a.connect_concurrency,
                 auth_concurrency: a.auth_concurrency,
                 source_ips: a.source_ips,
-                server_pid: a.server_pid,
+                server_pids: a.server_pid,
                 drain_timeout: secs(a.drain_timeout),
                 token_cache: a.token_cache,
             };

@@ -33,6 +33,25 @@ pub fn sample(pid: Option<u32>) -> Option<ProcSample> {
     })
 }
 
+/// The sum of several processes' readings (the nodes of a cluster, and its
+/// bus): `None` without pids, or when one of them cannot be read. The peak
+/// is the sum of each process's own peak (an upper bound of the total's).
+pub fn sample_sum(pids: &[u32]) -> Option<ProcSample> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|p| sample(Some(*p)))
+        .try_fold(ProcSample::default(), |sum, s| {
+            let s = s?;
+            Some(ProcSample {
+                rss_kib: sum.rss_kib + s.rss_kib,
+                hwm_kib: sum.hwm_kib + s.hwm_kib,
+                cpu_ms: sum.cpu_ms + s.cpu_ms,
+            })
+        })
+}
+
 fn status_kib(status: &str, key: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
@@ -57,6 +76,16 @@ mod tests {
     fn reads_cpu_after_a_command_name_with_spaces() {
         let stat = "42 (my (odd) name) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0";
         assert_eq!(cpu_ms(stat), Some(3000.0));
+    }
+
+    #[test]
+    fn sums_processes_and_needs_every_one() {
+        let me = std::process::id();
+        let one = sample(Some(me)).expect("this process is readable");
+        let two = sample_sum(&[me, me]).expect("readable twice");
+        assert!(two.rss_kib >= one.rss_kib, "{two:?} vs {one:?}");
+        assert_eq!(sample_sum(&[]), None);
+        assert_eq!(sample_sum(&[me, u32::MAX]), None, "no such process");
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct RunReport {
     pub users: usize,
     pub rooms: usize,
     pub senders: usize,
+    /// Nodes the connections were spread over (1: one server; records
+    /// written before clusters were measured have 0, read as 1).
+    #[serde(default)]
+    pub nodes: usize,
     /// Getting tokens and creating rooms (Hibiki), seconds.
     pub auth_secs: Option<f64>,
     pub connected: usize,
@@ -87,6 +91,10 @@ pub struct PhaseReport {
     pub deliveries_per_s: f64,
     /// Send to delivery.
     pub latency_ms: Option<Percentiles>,
+    /// Send to delivery, of the deliveries whose sender was connected to
+    /// another node than the receiver (a cluster only).
+    #[serde(default)]
+    pub cross_node_latency_ms: Option<Percentiles>,
     /// Send to the sender's `ack` (Hibiki).
     pub ack_ms: Option<Percentiles>,
     pub server_cpu_ms: Option<f64>,
@@ -140,14 +148,24 @@ fn ms(p: Option<Percentiles>) -> String {
 }
 
 impl RunReport {
+    /// ` (N nodes)` for a cluster, nothing for one server.
+    fn nodes_note(&self) -> String {
+        if self.nodes > 1 {
+            format!(" ({} nodes)", self.nodes)
+        } else {
+            String::new()
+        }
+    }
+
     /// The human table.
     pub fn table(&self) -> String {
         let mut t = String::new();
         let _ = writeln!(
             t,
-            "== {} against {}: {} clients ({} users), {} rooms, {} senders",
+            "== {} against {}{}: {} clients ({} users), {} rooms, {} senders",
             self.label,
             self.target.name(),
+            self.nodes_note(),
             self.clients,
             self.users,
             self.rooms,
@@ -212,6 +230,9 @@ impl RunReport {
                 p.expected, p.received, p.lost, p.duplicated, p.deliveries_per_s, p.incomplete
             );
             let _ = writeln!(t, "latency              {}", ms(p.latency_ms));
+            if self.nodes > 1 {
+                let _ = writeln!(t, "cross-node latency   {}", ms(p.cross_node_latency_ms));
+            }
             let _ = writeln!(t, "ack latency          {}", ms(p.ack_ms));
             let _ = writeln!(
                 t,
@@ -368,6 +389,22 @@ const STEADY: &[Figure] = &[
     Figure {
         name: "generator CPU ms per 1,000 deliveries",
         value: |r| Some(steady(r)?.own_cpu_ms_per_1k),
+    },
+];
+
+/// Added to [`STEADY`] for a scenario run on a cluster.
+const CROSS_NODE: &[Figure] = &[
+    Figure {
+        name: "cross-node latency p50 ms",
+        value: |r| Some(steady(r)?.cross_node_latency_ms?.p50),
+    },
+    Figure {
+        name: "cross-node latency p99 ms",
+        value: |r| Some(steady(r)?.cross_node_latency_ms?.p99),
+    },
+    Figure {
+        name: "cross-node deliveries",
+        value: |r| Some(steady(r)?.cross_node_latency_ms?.samples as f64),
     },
 ];
 
@@ -552,13 +589,20 @@ pub fn results_tables(records: &[Record]) -> String {
             }
             Record::Run(_) => STEPPED,
         };
+        let cluster = runs.iter().any(|r| run_of(r).is_some_and(|r| r.nodes > 1));
+        let extra: &[Figure] = if cluster { CROSS_NODE } else { &[] };
         let _ = writeln!(out, "### {scenario}\n");
         if let Record::Run(r) = runs[0] {
             let rates: Vec<String> = r.phases.iter().map(|p| num(p.rate)).collect();
             let _ = writeln!(
                 out,
-                "{} clients, {} rooms, {} senders, {} msg/s; runs per target: {}\n",
+                "{} clients{}, {} rooms, {} senders, {} msg/s; runs per target: {}\n",
                 r.clients,
+                if r.nodes > 1 {
+                    format!(" spread over {} nodes", r.nodes)
+                } else {
+                    String::new()
+                },
                 r.rooms,
                 r.senders,
                 if rates.is_empty() {
@@ -581,7 +625,7 @@ pub fn results_tables(records: &[Record]) -> String {
             out,
             "| figure | Hibiki | node-ws | Socket.IO | Hibiki / node-ws | Hibiki / Socket.IO |\n|---|---|---|---|---|---|"
         );
-        for f in figures {
+        for f in figures.iter().chain(extra) {
             let mut medians = Vec::new();
             let mut cells = Vec::new();
             for t in targets {

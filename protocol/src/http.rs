@@ -33,6 +33,67 @@ pub struct RoomInfo {
     /// true): one the user left with `room:exit`.
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub member: bool,
+    /// Extension: what the user hears of this room (absent means `all`).
+    #[serde(default, skip_serializing_if = "NotifyLevel::is_all")]
+    pub notify: NotifyLevel,
+}
+
+/// Extension: a user's notification setting for one room, kept on the
+/// server (`PUT /api/rooms/{room}/notify`) so every tab and device agrees.
+///
+/// | level | unread badge | notifications (and desktop notifications) |
+/// |---|---|---|
+/// | `all` | every unread message | DMs, mentions of you, `@room`/`@here` |
+/// | `mentions` | unread mentions of you only | mentions of you, `@room`/`@here` |
+/// | `mute` | none | none |
+///
+/// In a DM every message is addressed to you, so `mentions` there is `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyLevel {
+    #[default]
+    All,
+    Mentions,
+    Mute,
+}
+
+impl NotifyLevel {
+    pub fn is_all(&self) -> bool {
+        *self == Self::All
+    }
+
+    /// The stored spelling, also the wire one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Mentions => "mentions",
+            Self::Mute => "mute",
+        }
+    }
+
+    /// The stored spelling back; anything else is `all`, the default.
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "mentions" => Self::Mentions,
+            "mute" => Self::Mute,
+            _ => Self::All,
+        }
+    }
+}
+
+/// `PUT /api/rooms/{room}/notify`; also its answer, and (with `room`) the
+/// payload of `room:notify`, which tells the user's other tabs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetNotifyLevel {
+    pub level: NotifyLevel,
+}
+
+/// `room:notify`: the user changed a room's notification level (in any tab).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomNotify {
+    pub room: RoomName,
+    pub level: NotifyLevel,
 }
 
 fn yes() -> bool {

@@ -78,6 +78,9 @@ pub struct RoomName(String);
 
 impl RoomName {
     pub const MAX_LEN: usize = 64;
+    /// Names with this prefix are reserved for direct messages
+    /// (`dm-{lowId}-{highId}`); no other room may take one.
+    pub const DM_PREFIX: &'static str = "dm-";
 
     pub fn parse(s: impl Into<String>) -> Result<Self, IdError> {
         let s = s.into();
@@ -100,6 +103,11 @@ impl RoomName {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether this is a direct message's room (its name has [`Self::DM_PREFIX`]).
+    pub fn is_dm(&self) -> bool {
+        self.0.starts_with(Self::DM_PREFIX)
     }
 }
 
@@ -165,5 +173,13 @@ mod tests {
         for bad in ["", "General", "-x", "_x", "a b", "ü", &"r".repeat(65)] {
             assert!(RoomName::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn dm_rooms_are_known_by_their_prefix() {
+        let room = |s: &str| RoomName::parse(s).unwrap_or_else(|e| panic!("{e}"));
+        assert!(room("dm-1-2").is_dm());
+        assert!(!room("general").is_dm());
+        assert!(!room("dmz").is_dm());
     }
 }

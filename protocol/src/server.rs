@@ -155,6 +155,9 @@ pub enum ServerEvent {
     /// Extension: someone became, or stopped being, a member of a room.
     #[serde(rename = "room:member")]
     RoomMember(MemberChange),
+    /// Extension: this user set a room's notification level (in any tab).
+    #[serde(rename = "room:notify")]
+    RoomNotify(crate::http::RoomNotify),
     /// Extension: a message's text was edited.
     #[serde(rename = "chat:edited")]
     ChatEdited(Edited),
@@ -167,7 +170,7 @@ pub enum ServerEvent {
 }
 
 impl ServerEvent {
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 16] = [
         "chat:message",
         "chat:typing",
         "chat:read",
@@ -180,6 +183,7 @@ impl ServerEvent {
         "room:added",
         "room:removed",
         "room:member",
+        "room:notify",
         "chat:edited",
         "chat:deleted",
         "chat:reactions",

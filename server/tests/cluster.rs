@@ -1,8 +1,10 @@
 //! Several real `hibiki` nodes on one real `redis-server` (Debian's, started
 //! on a free loopback port in a temporary directory, nothing persisted) and
-//! one shared SQLite file: fan-out, order and completeness across nodes,
-//! cluster-wide presence, Redis restarts, a node killed with -9, and
-//! session revocation reaching every node.
+//! one shared store (a SQLite file, or a PostgreSQL database with
+//! `HIBIKI_TEST_STORE=postgres`, as scripts/test.sh runs it too): fan-out,
+//! order and completeness across nodes, cluster-wide presence, Redis
+//! restarts, a node killed with -9, and session revocation reaching every
+//! node.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
@@ -11,10 +13,10 @@ mod common;
 use common::binary::{free_port, temp_db, Hibiki};
 use common::redis::Redis;
 use common::{room, Client, DEADLOCK_GUARD};
-use protocol::client::{ChatRead, ChatSend, ChatTyping};
+use protocol::client::{ChatRead, ChatSend, ChatTyping, DmOpen, RoomFocus};
 use protocol::http::Me;
 use protocol::http::Readiness;
-use protocol::server::PresenceUpdate;
+use protocol::server::{Notification, NotificationKind, PresenceUpdate};
 use protocol::{
     Ack, ClientEnvelope, ClientMsg, ErrorCode, RequestId, RoomName, ServerEnvelope, ServerEvent,
     UserId,
@@ -645,6 +647,100 @@ async fn the_dashboard_on_one_node_shows_every_node() {
     .await;
     let s1 = seen.iter().find(|n| n.node_id == "s1").unwrap();
     assert_eq!(s1.connections, 0, "the visitor is on s2 only");
+}
+
+/// `client` says it looks at `focus` (as a browser does: no id, no answer),
+/// then types in `room`. The typing event is published after the focus
+/// report, on the same bus connection, so a node that relays the typing
+/// has applied the focus.
+async fn look_then_type(client: &mut Client, focus: Option<&RoomName>, room: &RoomName) {
+    let msg = ClientMsg::RoomFocus(RoomFocus {
+        room: focus.cloned(),
+    });
+    client
+        .send_raw(ClientEnvelope::new(None, msg).encode())
+        .await;
+    client
+        .send_raw(
+            ClientEnvelope::new(
+                None,
+                ClientMsg::ChatTyping(ChatTyping {
+                    room: room.clone(),
+                    typing: true,
+                }),
+            )
+            .encode(),
+        )
+        .await;
+}
+
+/// Reads `client` until `who` is shown typing.
+async fn sees_typing(client: &mut Client, who: UserId) {
+    within(client.next_event(|e| match e {
+        ServerEvent::ChatTyping(t) if t.typing && t.user.id == who => Some(()),
+        _ => None,
+    }))
+    .await;
+}
+
+/// `GET /api/notifications` as `token` on `node`.
+async fn notifications(node: &Hibiki, token: &str) -> Vec<Notification> {
+    let res = reqwest::Client::new()
+        .get(format!("http://{}/api/notifications", node.addr))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// A DM notifies its recipient unless they look at it, on whichever node:
+/// the recipient's focus on n2 is known on n1, where the sender is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dm_to_someone_looking_at_it_on_another_node_notifies_nobody() {
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-dm-focus");
+    let n1 = node("f1", &db, &redis).await;
+    let n2 = node("f2", &db, &redis).await;
+    let (mut sender, _, _) = member(&n1, "fsender", &[]).await;
+    let (mut reader, reader_id, reader_token) = member(&n2, "freader", &["general"]).await;
+    let dm = match sender
+        .request(ClientMsg::DmOpen(DmOpen {
+            user: "freader".into(),
+        }))
+        .await
+    {
+        Ack::DmOpened(d) => d.room,
+        other => panic!("expected dm:open ack, got {other:?}"),
+    };
+    sender.join(dm.as_str()).await;
+    reader.join(dm.as_str()).await;
+
+    // The reader looks at the DM on n2: a DM from n1 is stored for nobody
+    // (the trigger runs before the ack)…
+    look_then_type(&mut reader, Some(&dm), &dm).await;
+    sees_typing(&mut sender, reader_id).await;
+    sender.say(dm.as_str(), "are you there?").await;
+    assert_eq!(notifications(&n2, &reader_token).await, Vec::new());
+
+    // …and once the reader looks at another room, the next DM notifies
+    // them, on their socket on n2: the first notification pushed there is
+    // this one, so none was pushed for the first DM.
+    look_then_type(&mut reader, Some(&room("general")), &dm).await;
+    sees_typing(&mut sender, reader_id).await;
+    let sent = sender.say(dm.as_str(), "now?").await;
+    let pushed = within(reader.next_event(|e| match e {
+        ServerEvent::NotificationNew(n) => Some(n.clone()),
+        _ => None,
+    }))
+    .await;
+    assert_eq!(pushed.kind, NotificationKind::Dm);
+    assert_eq!(
+        pushed.url.as_deref(),
+        Some(format!("/rooms/{dm}#msg-{}", sent.seq).as_str())
+    );
+    assert_eq!(notifications(&n2, &reader_token).await, vec![pushed]);
 }
 
 /// Issue 14: edits, deletions and reactions made on one node reach a

@@ -10,7 +10,7 @@ mod common;
 use common::sse::SseReader;
 use common::{room, Client, TestServer};
 use protocol::client::{DmOpen, NotificationRead};
-use protocol::http::{AuthResponse, CreateRoom, Credentials};
+use protocol::http::{AuthResponse, CreateRoom, Credentials, NotifyLevel};
 use protocol::server::{Notification, NotificationKind, UnreadAck, UnreadCount};
 use protocol::{Ack, ClientMsg, ErrorCode, ServerEvent};
 use serde_json::{json, Value};
@@ -945,5 +945,113 @@ async fn an_admin_announces_with_the_session_cookie() {
     assert_eq!(post(Some(admin)).await, 202);
     assert_eq!(post(Some(plain)).await, 403);
     assert_eq!(post(None).await, 401);
+    server.stop().await;
+}
+
+/// Ben's level for `room` over HTTP: the status and body.
+async fn set_level(server: &TestServer, token: &str, room: &str, level: &str) -> (u16, Value) {
+    server
+        .put(
+            &format!("/api/rooms/{room}/notify"),
+            token,
+            &json!({ "level": level }),
+        )
+        .await
+}
+
+/// `room:notify` pushed to another of the user's connections.
+async fn level_event(client: &mut Client) -> (String, NotifyLevel) {
+    client
+        .next_event(|e| match e {
+            ServerEvent::RoomNotify(n) => Some((n.room.as_str().to_owned(), n.level)),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_muted_room_notifies_nothing_and_mentions_only_still_hears_mentions() {
+    let server = server().await;
+    let (mut aiko, mut ben, ben_token, dm) = aiko_and_ben_in_a_dm(&server).await;
+    aiko.join("general").await;
+    // Ben looks at general, so DMs would notify him.
+    focus(&mut ben, Some("general")).await;
+
+    // Muted DM: no notification. (The trigger runs before the sender's ack,
+    // so the stored list is final once `say` returns.)
+    let (status, body) = set_level(&server, &ben_token, &dm, "mute").await;
+    assert_eq!((status, &body), (200, &json!({"level": "mute"})));
+    assert_eq!(level_event(&mut ben).await, (dm.clone(), NotifyLevel::Mute));
+    aiko.say(&dm, "are you there?").await;
+    assert!(list(&server, &ben_token, "").await.is_empty());
+
+    // Mentions only in general: a mention still notifies.
+    assert_eq!(
+        set_level(&server, &ben_token, "general", "mentions")
+            .await
+            .0,
+        200
+    );
+    aiko.say("general", "nobody in particular").await;
+    aiko.say("general", "@ben look").await;
+    let n = new_notification(&mut ben).await;
+    assert_eq!(
+        (n.kind, n.body.as_str()),
+        (NotificationKind::Mention, "@ben look")
+    );
+
+    // Muted general: not even a mention.
+    assert_eq!(
+        set_level(&server, &ben_token, "general", "mute").await.0,
+        200
+    );
+    aiko.say("general", "@ben again").await;
+    assert_eq!(list(&server, &ben_token, "").await, vec![n]);
+
+    // The room list carries each level; back to `all`, the DM notifies again.
+    let (_, rooms) = server.get("/api/rooms", &ben_token).await;
+    let level_of = |name: &str| {
+        rooms
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["name"] == name))
+            .map(|r| r.get("notify").cloned())
+    };
+    assert_eq!(level_of("general"), Some(Some(json!("mute"))));
+    assert_eq!(level_of(&dm), Some(Some(json!("mute"))));
+    assert_eq!(level_of("random"), Some(None), "`all` is not written");
+    assert_eq!(set_level(&server, &ben_token, &dm, "all").await.0, 200);
+    aiko.say(&dm, "now?").await;
+    assert_eq!(new_notification(&mut ben).await.body, "now?");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn setting_a_level_refuses_bad_input_and_rooms_the_caller_cannot_read() {
+    let server = server().await;
+    let aiko = server.register("aiko").await;
+    let ben = server.register("ben").await;
+    let (status, _) = server
+        .post(
+            "/api/rooms",
+            &aiko,
+            &CreateRoom {
+                name: room("secret"),
+                private: true,
+            },
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let (status, body) = set_level(&server, &ben, "general", "loud").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["code"], "invalid");
+    let (status, body) = set_level(&server, &ben, "secret", "mute").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let (status, body) = set_level(&server, &ben, "nowhere", "mute").await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    let (status, _) = set_level(&server, "not-a-token", "general", "mute").await;
+    assert_eq!(status, 401);
+    // The member may.
+    assert_eq!(set_level(&server, &aiko, "secret", "mentions").await.0, 200);
     server.stop().await;
 }

@@ -70,6 +70,7 @@ async fn the_room_list_has_the_defaults_and_created_rooms_with_conflicts_refused
             unread: 0,
             dm: None,
             member: true,
+            notify: protocol::http::NotifyLevel::All,
         }
     );
     let (status, body) = server
@@ -183,6 +184,7 @@ async fn private_rooms_refuse_non_members_until_the_creator_invites_them() {
             unread: 1,
             dm: None,
             member: true,
+            notify: protocol::http::NotifyLevel::All,
         }
     );
     // Inviting again changes nothing and tells nobody.
@@ -313,6 +315,7 @@ async fn a_created_room_is_announced_live_public_to_everyone_private_to_its_crea
         unread: 0,
         dm: None,
         member: true,
+        notify: protocol::http::NotifyLevel::All,
     };
     assert_eq!(next_added(&mut ben).await, lobby, "another user, live");
     assert_eq!(next_added(&mut aiko_tab2).await, lobby, "the creator's tab");

@@ -28,6 +28,8 @@ pub enum IconKind {
     Trash,
     /// Add a reaction.
     Smile,
+    /// A muted room.
+    BellOff,
 }
 
 impl IconKind {
@@ -50,6 +52,7 @@ impl IconKind {
                 "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM12 2v3M12 19v3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M2 12h3M19 12h3M4.9 19.1 7 17M17 7l2.1-2.1"
             }
             Self::Dot => "M12 11.5a.5.5 0 1 0 0 1 .5.5 0 0 0 0-1z",
+            Self::BellOff => "M8.7 3A6 6 0 0 1 18 8c0 3 .5 5 1.2 6.5M17 17H3s3-2 3-9c0-.6.1-1.2.3-1.8M10.3 21a1.9 1.9 0 0 0 3.4 0M2 2l20 20",
         }
     }
 }
@@ -82,7 +85,7 @@ mod tests {
 
     #[test]
     fn every_icon_draws_with_path_commands_only() {
-        for kind in [Menu, Reply, Mention, Mail, Megaphone, Gear, Dot] {
+        for kind in [Menu, Reply, Mention, Mail, Megaphone, Gear, Dot, BellOff] {
             let d = kind.path();
             assert!(d.starts_with('M'), "{kind:?} starts with a move");
             assert!(

@@ -8,6 +8,7 @@ use protocol::{RoomName, User, UserId};
 
 use crate::components::avatar::Avatar;
 use crate::components::invite_picker::InvitePicker;
+use crate::components::notify_setting::NotifySetting;
 use crate::realtime::{roster, use_realtime};
 
 #[component]
@@ -48,6 +49,7 @@ pub fn MemberList(room: RoomName, open: RwSignal<bool>) -> impl IntoView {
         }
     };
 
+    let setting_room = StoredValue::new(room.clone());
     view! {
         <aside
             id="members"
@@ -77,6 +79,9 @@ pub fn MemberList(room: RoomName, open: RwSignal<bool>) -> impl IntoView {
             </Show>
             <Show when=move || store.roster_more.get()>
                 <p class="members__more">"Only the first 500 members are listed."</p>
+            </Show>
+            <Show when=move || store.joined.get()>
+                <NotifySetting room=setting_room.get_value()/>
             </Show>
             <Show when=move || !is_dm() && store.joined.get()>
                 <button class="members__leave" type="button" on:click=leave.clone()>

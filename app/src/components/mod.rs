@@ -12,6 +12,7 @@ pub mod message_item;
 pub mod message_list;
 pub mod new_room;
 pub mod notification_bell;
+pub mod notify_setting;
 pub mod page_title;
 pub mod sidebar;
 pub mod skip_links;

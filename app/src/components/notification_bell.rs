@@ -12,6 +12,7 @@ use protocol::server::{Notification, NotificationKind};
 
 use crate::components::icon::{Icon, IconKind};
 use crate::format::{hh_mm, local_date_time, local_offset_minutes};
+use crate::notifications::desktop::Permission;
 use crate::notifications::list::{badge_text, bell_label};
 use crate::notifications::{use_notifications, NotificationCenter};
 
@@ -136,6 +137,7 @@ fn NotificationPanel(
                     "Mark all read"
                 </button>
             </header>
+            <DesktopSetting center/>
             <Show
                 when=move || !list.with(|l| l.is_empty())
                 fallback=move || {
@@ -251,4 +253,25 @@ pub fn kind_icon(kind: NotificationKind) -> impl IntoView {
         NotificationKind::Custom => IconKind::Dot,
     };
     view! { <Icon kind=icon/> }
+}
+
+/// The desktop notification setting: what it does, and the button that asks
+/// the browser for permission while it has not been asked.
+#[component]
+fn DesktopSetting(center: NotificationCenter) -> impl IntoView {
+    let permission = center.desktop();
+    view! {
+        <div class="notif-panel__desktop" data-permission=move || format!("{:?}", permission.get())>
+            <p class="notif-panel__desktop-text">{move || permission.get().label()}</p>
+            <Show when=move || permission.get() == Permission::Ask>
+                <button
+                    class="notif-panel__desktop-enable"
+                    type="button"
+                    on:click=move |_| center.enable_desktop()
+                >
+                    "Enable desktop notifications"
+                </button>
+            </Show>
+        </div>
+    }
 }

@@ -2,7 +2,8 @@
 //! unread, e.g. `(3) #general - Hibiki`.
 //!
 //! The count is the sum of the unread badges of every room the client
-//! follows. The room on screen counts only while the tab is hidden (a room
+//! follows (so a muted room adds nothing, a "mentions only" room its
+//! mentions). The room on screen counts only while the tab is hidden (a room
 //! on screen in a visible tab is read as messages arrive), so a hidden tab
 //! shows what arrived while the reader was away.
 
@@ -39,7 +40,7 @@ pub fn PageTitle(room: Memo<Option<RoomName>>) -> impl IntoView {
         }
         let unread = names
             .iter()
-            .map(|name| client.store(name).unread.get())
+            .map(|name| client.badge(name))
             .fold(0u64, u64::saturating_add);
         let place = current.map(|r| {
             let dm = rooms.with(|l| l.iter().find(|e| e.name == r).and_then(|e| e.dm.clone()));

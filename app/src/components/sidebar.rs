@@ -4,8 +4,10 @@
 //! Below 720 px it is an overlay opened from the top bar.
 
 use leptos::prelude::*;
+use protocol::http::NotifyLevel;
 use protocol::RoomName;
 
+use crate::components::icon::{Icon, IconKind};
 use crate::components::new_room::NewRoom;
 use crate::realtime::rooms::{badge_label, badge_text, RoomEntry};
 use crate::realtime::use_realtime;
@@ -40,6 +42,7 @@ pub fn Sidebar(open: RwSignal<bool>) -> impl IntoView {
                     private: false,
                     dm: None,
                     member: true,
+                    notify: Default::default(),
                 },
             );
         }
@@ -102,8 +105,6 @@ pub fn Sidebar(open: RwSignal<bool>) -> impl IntoView {
 #[component]
 fn RoomLink(entry: RoomEntry, open: RwSignal<bool>) -> impl IntoView {
     let client = use_realtime();
-    let store = client.store(&entry.name);
-    let unread = store.unread;
     let current = client.current();
     let name = StoredValue::new(entry.name.clone());
     let is_current = move || current.with(|c| name.with_value(|n| c.as_ref() == Some(n)));
@@ -115,6 +116,7 @@ fn RoomLink(entry: RoomEntry, open: RwSignal<bool>) -> impl IntoView {
         "sidebar__room"
     };
     let private = entry.private && !entry.is_dm();
+    let muted = entry.notify == NotifyLevel::Mute;
 
     view! {
         <li>
@@ -126,8 +128,17 @@ fn RoomLink(entry: RoomEntry, open: RwSignal<bool>) -> impl IntoView {
             >
                 <span class="sidebar__label">{entry.label().to_owned()}</span>
                 {private.then(|| view! { <span class="sr-only">" (private)"</span> })}
+                {muted
+                    .then(|| {
+                        view! {
+                            <span class="sidebar__muted" title="Muted">
+                                <Icon kind=IconKind::BellOff/>
+                                <span class="sr-only">" (muted)"</span>
+                            </span>
+                        }
+                    })}
                 {move || {
-                    let n = unread.get();
+                    let n = name.with_value(|r| client.badge(r));
                     (n > 0 && !is_current())
                         .then(|| {
                             view! {

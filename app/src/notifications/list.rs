@@ -96,6 +96,21 @@ impl NotificationList {
             .count()
     }
 
+    /// How many unread `kind` notifications link to a message of `room`
+    /// (a "mentions only" room's badge).
+    pub fn unread_in_room(&self, kind: NotificationKind, room: &RoomName) -> u64 {
+        self.items
+            .iter()
+            .filter(|n| !n.read && n.kind == kind)
+            .filter(|n| {
+                n.url
+                    .as_deref()
+                    .and_then(protocol::links::parse_message_url)
+                    .is_some_and(|(r, _)| &r == room)
+            })
+            .count() as u64
+    }
+
     /// Marks everything read; returns how many were unread.
     pub fn mark_all_read(&mut self) -> usize {
         self.items
@@ -167,7 +182,10 @@ mod tests {
             ..n(4, "a mention")
         });
         let room = RoomName::parse("dm-1-2").expect("valid");
+        assert_eq!(list.unread_in_room(NotificationKind::Dm, &room), 2);
+        assert_eq!(list.unread_in_room(NotificationKind::Custom, &room), 1);
         assert_eq!(list.mark_room_read(NotificationKind::Dm, &room, 5), 1);
+        assert_eq!(list.unread_in_room(NotificationKind::Dm, &room), 1);
         assert_eq!(list.mark_room_read(NotificationKind::Dm, &room, 5), 0);
         let read: Vec<bool> = list.items().iter().map(|n| n.read).collect();
         assert_eq!(read, [false, false, false, true]);

@@ -18,6 +18,7 @@
 //!
 //! [`list`] and [`toasts`] are the pure parts, unit-tested on the host.
 
+pub mod desktop;
 pub mod list;
 pub mod toasts;
 
@@ -29,6 +30,7 @@ mod sse;
 use leptos::prelude::*;
 use protocol::server::{Announcement, Notification, NotificationKind};
 
+use self::desktop::Permission;
 use self::list::{NotificationList, Upsert};
 use self::toasts::ToastStack;
 
@@ -91,6 +93,8 @@ pub struct NotificationCenter {
     toasts: RwSignal<ToastStack>,
     announcement: RwSignal<Option<Announcement>>,
     sound: RwSignal<bool>,
+    /// Desktop notifications: where the browser's permission stands.
+    desktop: RwSignal<Permission>,
     /// Whether this tab is the one of this browser that chimes (see
     /// [`sound::elect_chime_tab`]): each notification chimes once, not once
     /// per open tab.
@@ -117,6 +121,7 @@ impl NotificationCenter {
             toasts: RwSignal::new(ToastStack::default()),
             announcement: RwSignal::new(None),
             sound: RwSignal::new(false),
+            desktop: RwSignal::new(Permission::default()),
             #[cfg(feature = "hydrate")]
             chime_tab: StoredValue::new(false),
             transport: RwSignal::new(Transport::default()),
@@ -149,6 +154,21 @@ impl NotificationCenter {
         self.sound.read_only()
     }
 
+    pub fn desktop(&self) -> ReadSignal<Permission> {
+        self.desktop.read_only()
+    }
+
+    /// "Enable desktop notifications" was pressed: asks the browser.
+    pub fn enable_desktop(&self) {
+        #[cfg(feature = "hydrate")]
+        {
+            let center = *self;
+            desktop::browser::request(move |answer| {
+                center.desktop.try_set(answer);
+            });
+        }
+    }
+
     pub fn transport(&self) -> ReadSignal<Transport> {
         self.transport.read_only()
     }
@@ -168,6 +188,16 @@ impl NotificationCenter {
             return;
         }
         self.list.notify();
+        #[cfg(feature = "hydrate")]
+        if desktop::wants_desktop(
+            &n,
+            outcome == Upsert::New,
+            desktop::browser::hidden(),
+            self.desktop.get_untracked(),
+            self.chime_tab.get_value(),
+        ) {
+            desktop::browser::show(&n);
+        }
         let toast = self
             .announcement
             .with_untracked(|a| wants_toast(&n, a.as_ref()));
@@ -301,6 +331,8 @@ impl NotificationCenter {
         if !self.started.get_value() {
             self.started.set_value(true);
             self.restore_sound();
+            #[cfg(feature = "hydrate")]
+            self.desktop.set(desktop::browser::permission());
             #[cfg(feature = "hydrate")]
             {
                 let center = *self;

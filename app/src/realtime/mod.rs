@@ -46,7 +46,7 @@ use std::fmt;
 
 use leptos::prelude::*;
 use protocol::client::{validate_text, ChatSend, ClientMsg};
-use protocol::http::RoomInfo;
+use protocol::http::{NotifyLevel, RoomInfo};
 use protocol::server::{Message, ReadMark, ReplyRef};
 use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
 
@@ -513,6 +513,70 @@ impl ChatClient {
             Some(peer) => format!("Message {peer}"),
             None => format!("Message #{room}"),
         }
+    }
+
+    /// The number on `room`'s badge, by its notification level (see
+    /// [`rooms::badge_count`]); reactive.
+    pub fn badge(&self, room: &RoomName) -> u64 {
+        let unread = self.store(room).unread.get();
+        let (level, is_dm) = self.rooms.with(|l| {
+            l.iter()
+                .find(|e| &e.name == room)
+                .map_or((NotifyLevel::All, false), |e| (e.notify, e.is_dm()))
+        });
+        let mentions = if level == NotifyLevel::Mentions && !is_dm {
+            self.notifications
+                .list()
+                .with(|l| l.unread_in_room(protocol::server::NotificationKind::Mention, room))
+        } else {
+            0
+        };
+        rooms::badge_count(level, is_dm, unread, mentions)
+    }
+
+    /// `room`'s notification level; reactive.
+    pub fn notify_level(&self, room: &RoomName) -> NotifyLevel {
+        self.rooms.with(|l| {
+            l.iter()
+                .find(|e| &e.name == room)
+                .map_or(NotifyLevel::All, |e| e.notify)
+        })
+    }
+
+    /// Sets what the user hears of `room`: at once here, then on the server
+    /// (`PUT /api/rooms/{room}/notify`), which tells the user's other tabs.
+    /// If the server refuses, the list shows its level again.
+    pub fn set_notify_level(&self, room: &RoomName, level: NotifyLevel) {
+        let before = untrack(|| self.notify_level(room));
+        update_if(self.rooms, |l| rooms::set_notify(l, room, level));
+        #[cfg(feature = "hydrate")]
+        {
+            let client = *self;
+            let room = room.clone();
+            leptos::task::spawn_local(async move {
+                let path = format!(
+                    "/api/rooms/{}/notify",
+                    crate::paths::encode_component(room.as_str())
+                );
+                let body = protocol::http::SetNotifyLevel { level };
+                let answer: Result<protocol::http::SetNotifyLevel, _> =
+                    crate::api::put_json(&path, &body).await;
+                if let Err(e) = answer {
+                    leptos::logging::warn!(
+                        "notifications: cannot set {room}'s level: {}",
+                        e.message
+                    );
+                    update_if(client.rooms, |l| rooms::set_notify(l, &room, before));
+                }
+            });
+        }
+        let _ = before;
+    }
+
+    /// The server (any tab) set `room`'s level.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    pub(crate) fn notify_level_changed(&self, room: &RoomName, level: NotifyLevel) {
+        update_if(self.rooms, |l| rooms::set_notify(l, room, level));
     }
 
     /// Asks for `room`'s members (`room:members`); the answer fills its

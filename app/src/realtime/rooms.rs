@@ -1,6 +1,6 @@
 //! The sidebar's rooms and their unread counts.
 
-use protocol::http::RoomInfo;
+use protocol::http::{NotifyLevel, RoomInfo};
 use protocol::{RoomName, Seq};
 
 /// A room in the sidebar.
@@ -12,6 +12,8 @@ pub struct RoomEntry {
     pub dm: Option<String>,
     /// False for a public room the user left: listed, not joined.
     pub member: bool,
+    /// What the user hears of it (kept on the server).
+    pub notify: NotifyLevel,
 }
 
 impl From<RoomInfo> for RoomEntry {
@@ -21,6 +23,7 @@ impl From<RoomInfo> for RoomEntry {
             private: info.private,
             dm: info.dm.map(|u| u.name),
             member: info.member,
+            notify: info.notify,
         }
     }
 }
@@ -64,6 +67,30 @@ pub fn mark_member(list: &mut [RoomEntry], room: &RoomName, member: bool) -> boo
             true
         }
         _ => false,
+    }
+}
+
+/// Sets `room`'s notification level. Returns whether it changed.
+pub fn set_notify(list: &mut [RoomEntry], room: &RoomName, level: NotifyLevel) -> bool {
+    match list.iter_mut().find(|e| &e.name == room) {
+        Some(e) if e.notify != level => {
+            e.notify = level;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The number on a room's badge (and in the tab title): every unread
+/// message, or for "mentions only" the unread notifications that mention
+/// the user there (`mentions`), or nothing for a muted room. A DM's every
+/// message is addressed to the user, so there `mentions` counts them all.
+pub fn badge_count(level: NotifyLevel, is_dm: bool, unread: u64, mentions: u64) -> u64 {
+    match level {
+        NotifyLevel::All => unread,
+        NotifyLevel::Mentions if is_dm => unread,
+        NotifyLevel::Mentions => mentions.min(unread),
+        NotifyLevel::Mute => 0,
     }
 }
 
@@ -161,7 +188,28 @@ mod tests {
             private: dm.is_some(),
             dm: dm.map(str::to_owned),
             member: true,
+            notify: Default::default(),
         }
+    }
+
+    #[test]
+    fn badges_follow_the_rooms_notification_level() {
+        use NotifyLevel::*;
+        assert_eq!(badge_count(All, false, 7, 1), 7);
+        assert_eq!(badge_count(Mentions, false, 7, 2), 2);
+        // Mention notifications of messages read meanwhile do not count.
+        assert_eq!(badge_count(Mentions, false, 1, 2), 1);
+        assert_eq!(badge_count(Mentions, true, 7, 0), 7, "a DM is all mentions");
+        assert_eq!(badge_count(Mute, false, 7, 2), 0);
+        assert_eq!(badge_count(Mute, true, 7, 2), 0);
+
+        let mut list = vec![entry("tech", None)];
+        let tech = RoomName::parse("tech").expect("valid");
+        assert!(set_notify(&mut list, &tech, Mute));
+        assert!(!set_notify(&mut list, &tech, Mute));
+        assert_eq!(list[0].notify, Mute);
+        let other = RoomName::parse("other").expect("valid");
+        assert!(!set_notify(&mut list, &other, Mute));
     }
 
     #[test]
@@ -209,8 +257,10 @@ mod tests {
                 name: "ben".into(),
             }),
             member: true,
+            notify: NotifyLevel::Mute,
         };
         let e = RoomEntry::from(info);
+        assert_eq!(e.notify, NotifyLevel::Mute);
         assert_eq!(
             (e.label(), e.is_dm(), e.href().as_str()),
             ("ben", true, "/rooms/dm-1-2")

@@ -516,6 +516,8 @@ impl Driver {
                         name: user,
                     }),
                     member: true,
+                    // An existing DM opened again keeps its level.
+                    notify: untrack(|| self.client.notify_level(&room)),
                 });
                 self.client.go_to(room);
             }
@@ -602,6 +604,7 @@ impl Driver {
                         private: false,
                         dm: None,
                         member: true,
+                        notify: Default::default(),
                     },
                 )
             });
@@ -727,6 +730,7 @@ impl Driver {
                 update_if(store.roster, |r| roster::apply_change(r, m.user, m.member));
             }
             ServerEvent::RoomRemoved(r) => self.room_removed(r.room, r.private),
+            ServerEvent::RoomNotify(n) => self.client.notify_level_changed(&n.room, n.level),
             ServerEvent::NotificationNew(n) => self.client.notifications.receive(n),
             ServerEvent::NotificationUnread(u) => self.client.notifications.set_unread(u.count),
             ServerEvent::SystemAnnouncement(a) => self.client.notifications.announce(a),

@@ -4,14 +4,14 @@
 
 use super::{forbidden, internal, Chat};
 use crate::storage::{RoomListing, RoomRow, StoreError};
-use protocol::http::RoomInfo;
+use protocol::http::{NotifyLevel, RoomInfo, RoomNotify};
 use protocol::server::{
     HistoryPage, MemberChange, MemberList, MemberState, RoomRemoved, ServerEvent,
 };
 use protocol::{ErrorCode, ErrorPayload, RoomName, Seq, User, UserId};
 
 /// Names with this prefix are reserved for DMs (`dm-{lowId}-{highId}`).
-const DM_PREFIX: &str = "dm-";
+const DM_PREFIX: &str = RoomName::DM_PREFIX;
 
 impl Chat {
     /// `GET /api/rooms`: public rooms, and the private rooms and DMs `user`
@@ -34,7 +34,7 @@ impl Chat {
         private: bool,
         max_created: u64,
     ) -> Result<RoomInfo, ErrorPayload> {
-        if name.as_str().starts_with(DM_PREFIX) {
+        if name.is_dm() {
             return Err(ErrorPayload::invalid(
                 "name",
                 format!("names starting with '{DM_PREFIX}' are reserved for direct messages"),
@@ -68,6 +68,7 @@ impl Chat {
             unread: 0,
             dm: None,
             member: true,
+            notify: NotifyLevel::All,
         };
         // Live in every sidebar that may list it: everyone's for a public
         // room, the creator's other tabs for a private one.
@@ -129,6 +130,7 @@ impl Chat {
                 unread: row.last_seq.max(0) as u64,
                 dm: None,
                 member: true,
+                notify: NotifyLevel::All,
             };
             self.cluster
                 .to_user(target.id, ServerEvent::RoomAdded(info), None);
@@ -259,6 +261,7 @@ impl Chat {
                     unread: 0,
                     dm: Some(user.clone()),
                     member: true,
+                    notify: NotifyLevel::All,
                 };
                 self.cluster
                     .to_user(peer.id, ServerEvent::RoomAdded(info), None);
@@ -290,6 +293,30 @@ impl Chat {
             .page_before(row.id, before_seq.unwrap_or(Seq::MAX), limit)
             .await?;
         Ok(HistoryPage { messages, has_more })
+    }
+
+    /// `PUT /api/rooms/{room}/notify`: what `user` hears of `room` from now
+    /// on (any room they may read). Their other tabs hear `room:notify`.
+    pub async fn set_notify_level(
+        &self,
+        user: &User,
+        room: &RoomName,
+        level: NotifyLevel,
+    ) -> Result<(), ErrorPayload> {
+        let row = self.room(room).await?;
+        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            return Err(forbidden(room));
+        }
+        self.db
+            .set_notify_level(row.id, user.id, level)
+            .await
+            .map_err(internal)?;
+        let event = ServerEvent::RoomNotify(RoomNotify {
+            room: room.clone(),
+            level,
+        });
+        self.cluster.to_user(user.id, event, None);
+        Ok(())
     }
 
     async fn user_named(&self, name: &str) -> Result<User, ErrorPayload> {
@@ -331,5 +358,9 @@ fn room_info(r: RoomListing) -> Result<RoomInfo, StoreError> {
         unread,
         dm,
         member: !r.departed,
+        notify: r
+            .notify_level
+            .as_deref()
+            .map_or(NotifyLevel::All, NotifyLevel::from_stored),
     })
 }

@@ -4,7 +4,7 @@
 //! slice of the received bytes.
 
 use crate::bus::NodeId;
-use crate::hub::Frame;
+use crate::hub::{DmFocus, Frame};
 use crate::notify::StreamEvent;
 use bytes::{BufMut, Bytes, BytesMut};
 use protocol::server::PresenceUpdate;
@@ -48,8 +48,17 @@ pub(super) enum Route {
     EndSession { user: UserId, session: String },
     /// The sender's presence changes.
     Presence { updates: Vec<PresenceUpdate> },
-    /// The sender's whole presence state.
-    State { rooms: Vec<(RoomName, Vec<User>)> },
+    /// The sender's whole presence state, and which DMs its users look at
+    /// as of `focus_version`.
+    State {
+        rooms: Vec<(RoomName, Vec<User>)>,
+        #[serde(default)]
+        focus: Vec<DmFocus>,
+        #[serde(default)]
+        focus_version: u64,
+    },
+    /// What DMs one user looks at on the sender changed.
+    Focus { focus: DmFocus },
     /// "I am alive."
     Heartbeat,
     /// The sender's numbers for the admin dashboard (once a second).

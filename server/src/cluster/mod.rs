@@ -13,7 +13,9 @@
 //!   room with connections here is re-synced the same way.
 //! - Presence counts users once across nodes ([`presence`]): nodes publish
 //!   their changes, answer state requests, and send heartbeats; a node
-//!   silent for the node TTL is gone and its users go offline.
+//!   silent for the node TTL is gone and its users go offline. Which DMs
+//!   each user looks at travels the same way ([`focus`]), so a DM's
+//!   notification is skipped when its recipient has it open on any node.
 //! - Ending a session closes its sockets and streams on every node and drops
 //!   it from every node's session cache.
 //!
@@ -21,15 +23,17 @@
 //! held, and no task runs: delivery is as direct as the hub alone.
 
 mod envelope;
+pub mod focus;
 pub mod order;
 pub mod presence;
 
 use crate::bus::{Bus, BusCounters, Incoming, NodeId};
-use crate::hub::{ConnId, Frame, Hub, Relay};
+use crate::hub::{ConnId, DmFocus, Frame, Hub, Relay};
 use crate::notify::{StreamEvent, Streams};
 use crate::shutdown::ShutdownToken;
 use crate::storage::Db;
 use envelope::{Envelope, Route};
+use focus::RemoteFocus;
 use order::{Gap, Order};
 use presence::ClusterPresence;
 use protocol::http::NodeStats;
@@ -97,6 +101,8 @@ struct Inner {
     timing: Timing,
     order: Mutex<Order<Frame>>,
     presence: Mutex<ClusterPresence>,
+    /// Which DMs the other nodes' users look at.
+    focus: Mutex<RemoteFocus>,
     counters: Counters,
     /// Wakes the subscriber task when a hold deadline may be earlier.
     rescheduled: Notify,
@@ -119,6 +125,7 @@ impl Cluster {
     ) -> Self {
         let inner = Arc::new(Inner {
             presence: Mutex::new(ClusterPresence::new(node.clone())),
+            focus: Mutex::default(),
             node,
             hub,
             streams,
@@ -307,6 +314,18 @@ impl Cluster {
         online
     }
 
+    /// Whether one of `user`'s connections, on any node, is looking at
+    /// `room` ([`Hub::user_is_looking_at`] there). Another node's change
+    /// counts once its report has come over the bus.
+    pub fn user_is_looking_at(&self, user: UserId, room: &RoomName) -> bool {
+        self.inner.hub.user_is_looking_at(user, room)
+            || (self.shared() && self.remote_focus().looking(user, room))
+    }
+
+    fn remote_focus(&self) -> MutexGuard<'_, RemoteFocus> {
+        self.inner.focus.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn order(&self) -> MutexGuard<'_, Order<Frame>> {
         self.inner.order.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -433,10 +452,18 @@ impl Cluster {
         board.values().map(|(stats, _)| stats.clone()).collect()
     }
 
-    /// Publishes this node's whole presence state.
+    /// Publishes this node's whole presence (and DM focus) state.
     fn publish_state(&self) {
         let rooms = self.inner.hub.presence_state();
-        self.publish(Route::State { rooms }, None);
+        let (focus_version, focus) = self.inner.hub.dm_focus_state();
+        self.publish(
+            Route::State {
+                rooms,
+                focus,
+                focus_version,
+            },
+            None,
+        );
     }
 
     /// Applies one envelope from another node.
@@ -489,11 +516,20 @@ impl Cluster {
                 let changes = self.presence().apply(&from, &updates, now);
                 self.tell_presence(changes);
             }
-            (Route::State { rooms }, _) => {
+            (
+                Route::State {
+                    rooms,
+                    focus,
+                    focus_version,
+                },
+                _,
+            ) => {
+                self.remote_focus().replace(&from, focus_version, focus);
                 let changes = self.presence().replace(&from, rooms, now);
                 self.tell_presence(changes);
                 return;
             }
+            (Route::Focus { focus }, _) => self.remote_focus().apply(&from, focus),
             (Route::StateWanted { from: asked }, _) => {
                 if asked.is_none_or(|n| n == self.inner.node) {
                     self.publish_state();
@@ -506,6 +542,7 @@ impl Cluster {
             }
             (Route::Farewell, _) => {
                 self.board().remove(&from);
+                self.remote_focus().forget(&from);
                 let changes = self.presence().forget(&from);
                 tracing::info!(node = %from, "node stopped: its users are offline");
                 self.tell_presence(changes);
@@ -607,6 +644,7 @@ impl Cluster {
             .presence()
             .expire(Instant::now(), self.inner.timing.node_ttl);
         for node in &dead {
+            self.remote_focus().forget(node);
             self.inner
                 .counters
                 .nodes_expired
@@ -694,6 +732,15 @@ impl Relay for HubRelay {
     fn presence(&self, updates: Vec<PresenceUpdate>) {
         if let Some(inner) = self.0.upgrade() {
             Cluster { inner }.local_presence(updates);
+        }
+    }
+
+    fn dm_focus(&self, focus: DmFocus) {
+        if let Some(inner) = self.0.upgrade() {
+            let cluster = Cluster { inner };
+            if cluster.shared() {
+                cluster.publish(Route::Focus { focus }, None);
+            }
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::state::AppState;
 use app::state::history::InitialHistory;
 use axum::extract::DefaultBodyLimit;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use leptos::prelude::{provide_context, use_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/stats", get(admin::stats))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
+        .route("/api/rooms/{room}/notify", put(rooms::set_notify))
         .route("/api/users", get(users::search))
         .route(
             "/api/notifications",

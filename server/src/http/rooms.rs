@@ -8,7 +8,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use protocol::http::{CreateRoom, RoomInfo};
+use protocol::http::{CreateRoom, RoomInfo, SetNotifyLevel};
 use protocol::server::HistoryPage;
 use protocol::{RoomName, Seq, JOIN_HISTORY, MAX_HISTORY_LIMIT};
 use serde::Deserialize;
@@ -75,4 +75,21 @@ pub(super) async fn messages(
         .page(&caller.user, &room, q.before_seq, limit)
         .await?;
     Ok(Json(page))
+}
+
+/// `PUT /api/rooms/{room}/notify {level}`: the caller's notification level
+/// for the room (`all`, `mentions`, `mute`); answers the level set. Private
+/// rooms: members only (403).
+pub(super) async fn set_notify(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    Path(room): Path<String>,
+    ApiJson(body): ApiJson<SetNotifyLevel>,
+) -> Result<Json<SetNotifyLevel>, AppError> {
+    let room = RoomName::parse(room).map_err(|e| AppError::invalid("room", e.to_string()))?;
+    state
+        .chat
+        .set_notify_level(&caller.user, &room, body.level)
+        .await?;
+    Ok(Json(body))
 }

@@ -8,7 +8,8 @@
 //! - a broadcast is serialised once, outside the lock, and the same bytes are
 //!   queued for every member;
 //! - a connection's focus (what it is looking at, [`Focus`]) counts only for
-//!   a room it is joined to;
+//!   a room it is joined to; which DMs each user looks at here goes to the
+//!   relay whenever it changes ([`DmFocus`]), so that every node knows;
 //! - every connection belongs to one login session (the token's `sid`), so
 //!   ending a session closes exactly its connections ([`Hub::close_session`]);
 //! - the hub does no I/O: no store, no sockets, no bus. Its timers (presence
@@ -28,7 +29,8 @@ use crate::shutdown::ShutdownToken;
 use presence::PendingPresence;
 use protocol::server::TypingEvent;
 use protocol::{RoomName, ServerEnvelope, ServerEvent, User, UserId};
-use std::collections::{HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
@@ -43,6 +45,22 @@ pub trait Relay: Send + Sync {
     /// A presence batch: the relay counts it with the other nodes' and
     /// tells this node's connections what changed cluster-wide.
     fn presence(&self, updates: Vec<protocol::server::PresenceUpdate>);
+    /// The DMs a user looks at on this node changed.
+    fn dm_focus(&self, focus: DmFocus);
+}
+
+/// Which DMs one user is looking at on this node (joined and focused, see
+/// [`Hub::user_is_looking_at`]), as reported to the other nodes: a DM's
+/// notification is skipped when its recipient looks at it on any node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmFocus {
+    pub user: UserId,
+    /// This node's report counter, increasing with every report (from the
+    /// wall clock, so a restarted node starts above its last life): reports
+    /// may overtake one another, the highest version wins.
+    pub version: u64,
+    /// Empty when they look at no DM here (any more).
+    pub rooms: Vec<RoomName>,
 }
 
 /// Identifies one WebSocket connection (a user may have several).
@@ -99,6 +117,10 @@ struct State {
     users: HashMap<UserId, HashSet<ConnId>>,
     presence: PendingPresence,
     typing: Typing,
+    /// Per user, the DMs last reported looked at here (none: not listed).
+    dm_focus: HashMap<UserId, BTreeSet<RoomName>>,
+    /// The version of the last [`DmFocus`] report.
+    dm_focus_version: u64,
 }
 
 struct Conn {
@@ -148,6 +170,44 @@ impl State {
     fn user_in_room(&self, user: UserId, room: &RoomName, except: ConnId) -> bool {
         self.conns_of(user)
             .any(|(id, c)| id != except && c.rooms.contains(room))
+    }
+
+    /// The DMs `user`'s connections here are looking at.
+    fn dm_looked_at(&self, user: UserId) -> BTreeSet<RoomName> {
+        self.conns_of(user)
+            .flat_map(|(_, c)| {
+                c.rooms
+                    .iter()
+                    .filter(move |r| r.is_dm() && c.is_looking_at(r))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Reads again which DMs `user` looks at here; a report if that changed
+    /// since the last one.
+    fn dm_focus_changed(&mut self, user: UserId) -> Option<DmFocus> {
+        let now = self.dm_looked_at(user);
+        let unchanged = match self.dm_focus.get(&user) {
+            Some(before) => *before == now,
+            None => now.is_empty(),
+        };
+        if unchanged {
+            return None;
+        }
+        let clock = u64::try_from(crate::clock::now_ms()).unwrap_or(0) * 1000;
+        self.dm_focus_version = (self.dm_focus_version + 1).max(clock);
+        let rooms = now.iter().cloned().collect();
+        if now.is_empty() {
+            self.dm_focus.remove(&user);
+        } else {
+            self.dm_focus.insert(user, now);
+        }
+        Some(DmFocus {
+            user,
+            version: self.dm_focus_version,
+            rooms,
+        })
     }
 
     /// Takes `conn` out of `room`'s index (dropping empty rooms).
@@ -262,8 +322,14 @@ impl Hub {
                 rescheduled |= started;
             }
         }
+        let focus = if c.rooms.iter().any(RoomName::is_dm) {
+            state.dm_focus_changed(c.user.id)
+        } else {
+            None
+        };
         drop(state);
         self.after_change(events, rescheduled);
+        self.relay_dm_focus(focus);
     }
 
     /// Adds `conn` to `room`. Returns false if the connection is unknown.
@@ -281,8 +347,14 @@ impl Hub {
         state.rooms.entry(room.clone()).or_default().insert(conn);
         let first = !state.user_in_room(user.id, room, conn);
         let rescheduled = first && state.presence.joined(room, &user, now);
+        let focus = if room.is_dm() {
+            state.dm_focus_changed(user.id)
+        } else {
+            None
+        };
         drop(state);
         self.after_change(Vec::new(), rescheduled);
+        self.relay_dm_focus(focus);
         true
     }
 
@@ -305,8 +377,14 @@ impl Hub {
             events.extend(stopped.map(|e| (room.clone(), e)));
             rescheduled = started;
         }
+        let focus = if room.is_dm() {
+            state.dm_focus_changed(user.id)
+        } else {
+            None
+        };
         drop(state);
         self.after_change(events, rescheduled);
+        self.relay_dm_focus(focus);
     }
 
     /// Removes every connection of `user` from `room` (they stopped being a
@@ -397,6 +475,30 @@ impl Hub {
     /// answer may have been scheduled.
     pub async fn rescheduled(&self) {
         self.inner.rescheduled.notified().await;
+    }
+
+    /// Tells the relay (the other nodes) a change of what DMs a user looks at.
+    fn relay_dm_focus(&self, focus: Option<DmFocus>) {
+        if let (Some(focus), Some(relay)) = (focus, self.inner.relay.get()) {
+            relay.dm_focus(focus);
+        }
+    }
+
+    /// Every user looking at a DM here, and the version this state is as
+    /// of (for a node that asks for the whole state).
+    pub fn dm_focus_state(&self) -> (u64, Vec<DmFocus>) {
+        let state = self.state();
+        let version = state.dm_focus_version;
+        let focus = state
+            .dm_focus
+            .iter()
+            .map(|(user, rooms)| DmFocus {
+                user: *user,
+                version,
+                rooms: rooms.iter().cloned().collect(),
+            })
+            .collect();
+        (version, focus)
     }
 
     /// Publishes events collected under the lock and wakes the timer task.
@@ -564,9 +666,15 @@ impl Hub {
     /// given (a room not joined yet counts once joined, and stops counting
     /// on leave); unknown connections are ignored.
     pub fn focus(&self, conn: ConnId, room: Option<RoomName>) {
-        if let Some(c) = self.state().conns.get_mut(&conn) {
-            c.focus = Focus::Set(room);
-        }
+        let mut state = self.state();
+        let Some(c) = state.conns.get_mut(&conn) else {
+            return;
+        };
+        c.focus = Focus::Set(room);
+        let user = c.user.id;
+        let focus = state.dm_focus_changed(user);
+        drop(state);
+        self.relay_dm_focus(focus);
     }
 
     /// Whether one of `user`'s open connections is looking at `room`: joined
@@ -740,6 +848,58 @@ mod tests {
         assert!(!hub.user_is_looking_at(UserId(3), &dm));
         hub.disconnect(other);
         assert!(!hub.user_is_looking_at(UserId(2), &dm));
+    }
+
+    /// Records the relay's DM focus reports.
+    #[derive(Default)]
+    struct FocusReports(Mutex<Vec<DmFocus>>);
+
+    impl Relay for FocusReports {
+        fn room(&self, _: &RoomName, _: &Frame, _: bool) {}
+        fn presence(&self, _: Vec<protocol::server::PresenceUpdate>) {}
+        fn dm_focus(&self, focus: DmFocus) {
+            self.0.lock().unwrap_or_else(|p| p.into_inner()).push(focus);
+        }
+    }
+
+    #[test]
+    fn what_dms_a_user_looks_at_is_reported_when_it_changes_only() {
+        let hub = Hub::new();
+        let reports = Arc::new(FocusReports::default());
+        hub.set_relay(reports.clone());
+        let taken = || std::mem::take(&mut *reports.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let (ob, _rx, _c) = Outbox::new(4);
+        let (dm, general) = (room("dm-1-2"), room("general"));
+        let tab = hub.connect(user(2, "ben"), "s".into(), ob.clone());
+        hub.join(tab, &general);
+        assert!(taken().is_empty(), "not a DM");
+        hub.join(tab, &dm);
+        let joined = taken();
+        assert_eq!(joined.len(), 1, "v1: joined is looking");
+        assert_eq!(
+            (joined[0].user, &joined[0].rooms),
+            (UserId(2), &vec![dm.clone()])
+        );
+        hub.focus(tab, Some(general.clone()));
+        let away = taken();
+        assert_eq!(away.len(), 1);
+        assert!(away[0].rooms.is_empty());
+        assert!(away[0].version > joined[0].version, "versions increase");
+        hub.focus(tab, None);
+        assert!(taken().is_empty(), "still no DM: nothing to tell");
+        hub.focus(tab, Some(dm.clone()));
+        assert_eq!(taken()[0].rooms, vec![dm.clone()]);
+        let (version, state) = hub.dm_focus_state();
+        assert_eq!(state.len(), 1);
+        assert_eq!(
+            (state[0].version, &state[0].rooms),
+            (version, &vec![dm.clone()])
+        );
+        hub.disconnect(tab);
+        let gone = taken();
+        assert_eq!(gone.len(), 1);
+        assert!(gone[0].rooms.is_empty(), "the last tab closed");
+        assert!(hub.dm_focus_state().1.is_empty());
     }
 
     #[test]

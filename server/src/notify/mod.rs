@@ -15,6 +15,7 @@ pub use streams::{StreamEvent, Streams, Subscription};
 use crate::cluster::Cluster;
 use crate::hub::ConnId;
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
+use protocol::http::NotifyLevel;
 use protocol::links::message_url;
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
 use protocol::{RoomName, User, UserId};
@@ -150,10 +151,11 @@ impl Notifier {
         .await
     }
 
-    /// The triggers of a newly stored chat message, run after its commit:
+    /// The triggers of a newly stored chat message, run after its commit
+    /// (never for a recipient who muted the room):
     /// in a DM, the other member is notified (`dm`) unless one of their
-    /// connections is looking at that DM right now
-    /// ([`Hub::user_is_looking_at`]: joined and focused on it, or joined
+    /// connections, on any node, is looking at that DM right now
+    /// ([`Cluster::user_is_looking_at`]: joined and focused on it, or joined
     /// without ever sending `room:focus`); in any other room, each `@name`
     /// that names another user who can read the room is notified
     /// (`mention`). Failures are logged, never returned: the message is sent.
@@ -168,6 +170,23 @@ impl Notifier {
         }
     }
 
+    /// `users` without those who muted `room` (`mentions` still hears
+    /// mentions and, in a DM, every message: see [`NotifyLevel`]).
+    async fn not_muted(
+        &self,
+        room: &RoomRow,
+        users: Vec<UserId>,
+    ) -> Result<Vec<UserId>, StoreError> {
+        if users.is_empty() {
+            return Ok(users);
+        }
+        let levels = self.db.notify_levels(room.id).await?;
+        Ok(users
+            .into_iter()
+            .filter(|u| levels.get(u) != Some(&NotifyLevel::Mute))
+            .collect())
+    }
+
     async fn dm(&self, room: &RoomRow, author: &User, message: &Message) -> Result<(), StoreError> {
         let recipients: Vec<UserId> = self
             .db
@@ -175,10 +194,9 @@ impl Notifier {
             .await?
             .into_iter()
             .map(|(u, _)| u.id)
-            .filter(|id| {
-                *id != author.id && !self.cluster.hub().user_is_looking_at(*id, &message.room)
-            })
+            .filter(|id| *id != author.id && !self.cluster.user_is_looking_at(*id, &message.room))
             .collect();
+        let recipients = self.not_muted(room, recipients).await?;
         self.notify(
             &recipients,
             &NewNotification {
@@ -214,6 +232,7 @@ impl Notifier {
             }
             recipients.push(id);
         }
+        let recipients = self.not_muted(room, recipients).await?;
         self.notify(
             &recipients,
             &NewNotification {

@@ -12,6 +12,7 @@ mod backend;
 mod changes;
 mod messages;
 mod notifications;
+mod notify_levels;
 mod rooms;
 mod sessions;
 mod settings;

@@ -31,6 +31,8 @@ pub struct RoomListing {
     pub peer_name: Option<String>,
     /// A public room the user left (`room:exit`) and has not joined again.
     pub departed: bool,
+    /// The user's notification level, when not `all`.
+    pub notify_level: Option<String>,
 }
 
 /// What [`Db::mark_read`] did.
@@ -146,7 +148,9 @@ impl Db {
                 "SELECT r.name, r.private, r.is_dm, r.last_seq, m.last_read_seq,
                         pu.id AS peer_id, pu.name AS peer_name,
                         EXISTS (SELECT 1 FROM room_departures d
-                                WHERE d.room_id = r.id AND d.user_id = $1) AS departed
+                                WHERE d.room_id = r.id AND d.user_id = $1) AS departed,
+                        (SELECT l.level FROM room_notify_levels l
+                                WHERE l.room_id = r.id AND l.user_id = $1) AS notify_level
                  FROM rooms r
                  LEFT JOIN room_members m ON m.room_id = r.id AND m.user_id = $1
                  LEFT JOIN room_members pm

@@ -158,13 +158,35 @@ impl TestServer {
         token: &str,
         body: &impl serde::Serialize,
     ) -> (u16, serde_json::Value) {
+        self.send_json(reqwest::Method::POST, path, token, body)
+            .await
+    }
+
+    /// `PUT path` with a JSON body as the holder of `token`.
+    pub async fn put(
+        &self,
+        path: &str,
+        token: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
+        self.send_json(reqwest::Method::PUT, path, token, body)
+            .await
+    }
+
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &impl serde::Serialize,
+    ) -> (u16, serde_json::Value) {
         let res = reqwest::Client::new()
-            .post(self.url(path))
+            .request(method.clone(), self.url(path))
             .bearer_auth(token)
             .json(body)
             .send()
             .await
-            .expect("POST request");
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         let status = res.status().as_u16();
         (status, res.json().await.expect("a JSON body"))
     }

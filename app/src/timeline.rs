@@ -44,16 +44,37 @@ pub struct Row {
 impl Row {
     /// A key that stays the same while the row renders the same, for keyed
     /// rendering: a message re-renders when it starts or stops heading a
-    /// group, a day or the unread messages, and when its reply count moves.
-    pub fn key(&self) -> (Seq, bool, Option<String>, bool, u32) {
+    /// group, a day or the unread messages, when its reply count moves, and
+    /// when it changes (edited, deleted, reacted to, or the message it
+    /// quotes changed).
+    pub fn key(&self) -> (Seq, bool, Option<String>, bool, u32, u64) {
         (
             self.item.message.seq,
             self.item.starts_group,
             self.day.clone(),
             self.unread,
             self.item.message.reply_count,
+            changes_version(&self.item.message),
         )
     }
+}
+
+/// A digest of what can change in a stored message (text, edit, deletion,
+/// reactions, the quote), so a change re-renders its row.
+fn changes_version(m: &Message) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&m.text, m.edited_at, m.deleted).hash(&mut h);
+    for r in &m.reactions {
+        r.emoji.hash(&mut h);
+        for u in &r.users {
+            u.id.0.hash(&mut h);
+        }
+    }
+    if let Some(q) = &m.reply_to {
+        (&q.excerpt, q.deleted).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Whether `next` continues the group of `prev`: same author, at most
@@ -214,6 +235,9 @@ mod tests {
             reply_to: None,
             ts: TS + minute * MINUTE,
             reply_count: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

@@ -86,6 +86,7 @@ impl Target {
                     ClientMsg::RoomJoin(RoomJoin {
                         room: room_name(room)?,
                         since_seq: None,
+                        since_rev: None,
                     }),
                 )
                 .encode(),

@@ -61,17 +61,16 @@ test('skip links, and one Tab stop for the whole message list', async ({ users }
   // Tab goes through that message's controls, then on to the composer.
   await page.keyboard.press('Tab');
   await expect(ui.items(label(2)).getByRole('link')).toBeFocused();
-  await page.keyboard.press('Tab');
-  await expect(ui.items(label(2)).getByRole('button', { name: 'Reply', exact: true })).toBeFocused();
-  await page.keyboard.press('Tab');
-  await expect(ui.items(label(2)).getByRole('button', { name: 'Reply in thread' })).toBeFocused();
+  // Then Reply, Reply in thread, and (our own message) Add reaction, Edit and Delete.
+  const controls = ['Reply', 'Reply in thread', 'Add reaction', 'Edit', 'Delete'];
+  for (const name of controls) {
+    await page.keyboard.press('Tab');
+    await expect(ui.items(label(2)).getByRole('button', { name, exact: true })).toBeFocused();
+  }
   await page.keyboard.press('Tab');
   await expect(ui.composer).toBeFocused();
   // Back into the list: the active message is its Tab stop.
-  await page.keyboard.press('Shift+Tab');
-  await page.keyboard.press('Shift+Tab');
-  await page.keyboard.press('Shift+Tab');
-  await page.keyboard.press('Shift+Tab');
+  for (let i = 0; i < controls.length + 2; i++) await page.keyboard.press('Shift+Tab');
   await expect(ui.items(label(2))).toBeFocused();
 });
 

@@ -1,7 +1,7 @@
 //! Client → server messages (the `type` and `payload` of a client envelope).
 
 use crate::error::ErrorPayload;
-use crate::ids::{MessageId, RoomName, Seq};
+use crate::ids::{MessageId, Rev, RoomName, Seq};
 use crate::{MAX_HISTORY_LIMIT, MAX_TEXT_CHARS};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,15 @@ pub enum ClientMsg {
     ChatTyping(ChatTyping),
     #[serde(rename = "chat:read")]
     ChatRead(ChatRead),
+    /// Extension: replace the text of one's own message.
+    #[serde(rename = "chat:edit")]
+    ChatEdit(ChatEdit),
+    /// Extension: delete a message (one's own; an admin's: any).
+    #[serde(rename = "chat:delete")]
+    ChatDelete(ChatDelete),
+    /// Extension: add or take back one's reaction to a message.
+    #[serde(rename = "chat:react")]
+    ChatReact(ChatReact),
     #[serde(rename = "dm:open")]
     DmOpen(DmOpen),
     #[serde(rename = "notification:read")]
@@ -54,13 +63,16 @@ pub enum ClientType {
     ChatHistory,
     ChatTyping,
     ChatRead,
+    ChatEdit,
+    ChatDelete,
+    ChatReact,
     DmOpen,
     NotificationRead,
     Ping,
 }
 
 impl ClientType {
-    pub const ALL: [ClientType; 13] = [
+    pub const ALL: [ClientType; 16] = [
         Self::RoomJoin,
         Self::RoomLeave,
         Self::RoomInvite,
@@ -71,6 +83,9 @@ impl ClientType {
         Self::ChatHistory,
         Self::ChatTyping,
         Self::ChatRead,
+        Self::ChatEdit,
+        Self::ChatDelete,
+        Self::ChatReact,
         Self::DmOpen,
         Self::NotificationRead,
         Self::Ping,
@@ -88,6 +103,9 @@ impl ClientType {
             Self::ChatHistory => "chat:history",
             Self::ChatTyping => "chat:typing",
             Self::ChatRead => "chat:read",
+            Self::ChatEdit => "chat:edit",
+            Self::ChatDelete => "chat:delete",
+            Self::ChatReact => "chat:react",
             Self::DmOpen => "dm:open",
             Self::NotificationRead => "notification:read",
             Self::Ping => "ping",
@@ -119,6 +137,9 @@ impl ClientMsg {
             Self::ChatHistory(_) => ClientType::ChatHistory,
             Self::ChatTyping(_) => ClientType::ChatTyping,
             Self::ChatRead(_) => ClientType::ChatRead,
+            Self::ChatEdit(_) => ClientType::ChatEdit,
+            Self::ChatDelete(_) => ClientType::ChatDelete,
+            Self::ChatReact(_) => ClientType::ChatReact,
             Self::DmOpen(_) => ClientType::DmOpen,
             Self::NotificationRead(_) => ClientType::NotificationRead,
             Self::Ping(_) => ClientType::Ping,
@@ -130,6 +151,8 @@ impl ClientMsg {
     pub fn validate(&self) -> Result<(), ErrorPayload> {
         match self {
             Self::ChatSend(m) => validate_text(&m.text).map(|_| ()),
+            Self::ChatEdit(m) => validate_text(&m.text).map(|_| ()),
+            Self::ChatReact(r) => crate::reactions::validate_emoji(&r.emoji).map(|_| ()),
             Self::ChatHistory(h) => {
                 if h.limit == 0 || h.limit > MAX_HISTORY_LIMIT {
                     return Err(ErrorPayload::invalid(
@@ -173,6 +196,12 @@ pub struct RoomJoin {
     /// Replay messages after this seq instead of the latest 50.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_seq: Option<Seq>,
+    /// Extension: the room's revision this client last saw (the `rev` of a
+    /// join ack or of a contiguous change event). With `since_seq`, the ack
+    /// carries in `changes` the current state of every message up to
+    /// `since_seq` edited, deleted or reacted to after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_rev: Option<Rev>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,6 +270,33 @@ pub struct ChatTyping {
 pub struct ChatRead {
     pub room: RoomName,
     pub seq: Seq,
+}
+
+/// `chat:edit` *(extension)*: `text` replaces the text of the message `seq`
+/// of `room` (the caller's own; validated like `chat:send`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatEdit {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub text: String,
+}
+
+/// `chat:delete` *(extension)*: the message `seq` of `room` is deleted (its
+/// text removed from the store; the seq stays, as a placeholder).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatDelete {
+    pub room: RoomName,
+    pub seq: Seq,
+}
+
+/// `chat:react` *(extension)*: the caller's reaction `emoji` to the message
+/// `seq` of `room` is on (`true`) or off. Idempotent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatReact {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub emoji: String,
+    pub on: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,10 @@ pub type Timestamp = i64;
 /// Per-room message sequence number: 1, 2, 3, … without gaps.
 pub type Seq = u64;
 
+/// Per-room revision of changes to stored messages (edits, deletions,
+/// reactions): 1, 2, 3, … without gaps; 0 before the first change.
+pub type Rev = u64;
+
 /// A user's numeric id, assigned by the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

@@ -14,6 +14,7 @@
 //! - [`close`]: WebSocket close codes.
 //! - [`http`]: JSON bodies of the HTTP API.
 //! - [`mentions`]: the `@name` rule, shared by notifications and highlighting.
+//! - [`reactions`]: which strings are a reaction emoji.
 
 pub mod client;
 pub mod close;
@@ -23,12 +24,13 @@ pub mod http;
 pub mod ids;
 pub mod links;
 pub mod mentions;
+pub mod reactions;
 pub mod server;
 
 pub use client::ClientMsg;
 pub use envelope::{ClientEnvelope, ServerEnvelope};
 pub use error::{DecodeError, ErrorCode, ErrorPayload};
-pub use ids::{MessageId, RequestId, RoomName, Seq, Timestamp, User, UserId};
+pub use ids::{MessageId, RequestId, Rev, RoomName, Seq, Timestamp, User, UserId};
 pub use server::{Ack, ServerEvent};
 
 /// Longest chat message, in characters, after trimming.
@@ -53,3 +55,6 @@ pub const MAX_SEARCH_LIMIT: u32 = 50;
 pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
 /// Longest `q` of `GET /api/search`, in characters.
 pub const MAX_SEARCH_QUERY_CHARS: usize = 200;
+/// Most changes (edited, deleted or reacted-to messages) one `room:join`
+/// ack carries; more are paged with `since_rev`.
+pub const MAX_JOIN_CHANGES: u32 = 100;

@@ -1,6 +1,6 @@
 //! Server → client messages: events, and the payloads of acknowledgements.
 
-use crate::ids::{MessageId, RoomName, Seq, Timestamp, User};
+use crate::ids::{MessageId, Rev, RoomName, Seq, Timestamp, User};
 use serde::{Deserialize, Serialize};
 
 /// A stored chat message.
@@ -18,10 +18,46 @@ pub struct Message {
     /// only when not zero. A client counts live replies onto it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub reply_count: u32,
+    /// Extension: when the text was last edited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// Extension: the message was deleted (`text` is empty).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
+    /// Extension: reactions, in the order each emoji was first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero<T: Default + PartialEq>(n: &T) -> bool {
+    *n == T::default()
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u32,
+    /// Who reacted, earliest first.
+    pub users: Vec<User>,
+}
+
+/// Longest quoted excerpt of a replied-to message, in characters.
+pub const EXCERPT_CHARS: usize = 140;
+
+/// What a reply quotes of `text`: its first [`EXCERPT_CHARS`] characters,
+/// with `…` when there is more.
+pub fn excerpt(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars.by_ref().take(EXCERPT_CHARS).collect();
+    if chars.next().is_some() {
+        out.push('…');
+    }
+    out
 }
 
 /// What a reply shows of the message it answers.
@@ -30,8 +66,12 @@ pub struct ReplyRef {
     pub id: MessageId,
     pub seq: Seq,
     pub author: User,
-    /// The start of the original text (at most 140 characters).
+    /// The start of the original text as it is now (at most 140
+    /// characters; empty once deleted).
     pub excerpt: String,
+    /// Extension: the original was deleted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub deleted: bool,
 }
 
 /// Kinds of notification.
@@ -122,10 +162,19 @@ pub enum ServerEvent {
     /// Extension: this user set a room's notification level (in any tab).
     #[serde(rename = "room:notify")]
     RoomNotify(crate::http::RoomNotify),
+    /// Extension: a message's text was edited.
+    #[serde(rename = "chat:edited")]
+    ChatEdited(Edited),
+    /// Extension: a message was deleted.
+    #[serde(rename = "chat:deleted")]
+    ChatDeleted(Deleted),
+    /// Extension: a message's reactions changed (the full list).
+    #[serde(rename = "chat:reactions")]
+    ChatReactions(Reactions),
 }
 
 impl ServerEvent {
-    pub const TYPES: [&'static str; 13] = [
+    pub const TYPES: [&'static str; 16] = [
         "chat:message",
         "chat:typing",
         "chat:read",
@@ -139,6 +188,9 @@ impl ServerEvent {
         "room:removed",
         "room:member",
         "room:notify",
+        "chat:edited",
+        "chat:deleted",
+        "chat:reactions",
     ];
 
     /// Whether the event may be dropped for a connection whose queue is full.
@@ -150,6 +202,35 @@ impl ServerEvent {
             Self::ChatTyping(_) | Self::PresenceUpdate(_) | Self::MetricsTick(_) | Self::Pong(_)
         )
     }
+}
+
+/// `chat:edited` *(extension)*: the message `seq` of `room` now reads
+/// `text`. `rev` is the room's revision this change made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edited {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub text: String,
+    pub edited_at: Timestamp,
+    pub rev: Rev,
+}
+
+/// `chat:deleted` *(extension)*: the message `seq` of `room` was deleted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub rev: Rev,
+}
+
+/// `chat:reactions` *(extension)*: every reaction the message `seq` of
+/// `room` has now (empty: none left).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactions {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub reactions: Vec<Reaction>,
+    pub rev: Rev,
 }
 
 /// `room:removed` *(extension)*: the room left the user's list of joined
@@ -242,14 +323,19 @@ impl Ack {
         use crate::client::ClientType as T;
         Ok(match kind {
             T::RoomJoin => Self::RoomJoined(serde_json::from_str(payload)?),
-            T::ChatSend => Self::Sent(serde_json::from_str(payload)?),
+            T::ChatSend | T::ChatEdit => Self::Sent(serde_json::from_str(payload)?),
             T::ChatHistory => Self::History(serde_json::from_str(payload)?),
             T::DmOpen => Self::DmOpened(serde_json::from_str(payload)?),
             T::RoomMembers => Self::Members(serde_json::from_str(payload)?),
             T::ChatRead | T::NotificationRead => Self::Unread(serde_json::from_str(payload)?),
-            T::RoomLeave | T::RoomInvite | T::RoomExit | T::RoomFocus | T::ChatTyping | T::Ping => {
-                Self::Empty(serde_json::from_str(payload)?)
-            }
+            T::RoomLeave
+            | T::RoomInvite
+            | T::RoomExit
+            | T::RoomFocus
+            | T::ChatTyping
+            | T::ChatDelete
+            | T::ChatReact
+            | T::Ping => Self::Empty(serde_json::from_str(payload)?),
         })
     }
 }
@@ -269,6 +355,17 @@ pub struct RoomJoined {
     /// Extension: each member's read position (for "seen by").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reads: Vec<ReadMark>,
+    /// Extension: the room's revision this ack brings the client to (keep
+    /// it, and send it as `since_rev` when joining again).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rev: Rev,
+    /// Extension (with `since_rev`): the current state of each message up
+    /// to `since_seq` changed after `since_rev`, in the order of change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<Message>,
+    /// Extension: more changes follow; join again with `since_rev` = `rev`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub more_changes: bool,
 }
 
 /// How far one member has read.
@@ -278,7 +375,7 @@ pub struct ReadMark {
     pub seq: Seq,
 }
 
-/// Ack of `chat:send`.
+/// Ack of `chat:send` and `chat:edit`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sent {
     pub message: Message,

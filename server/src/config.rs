@@ -228,6 +228,12 @@ pub struct Limits {
     #[arg(long, env = "HIBIKI_TYPING_TTL_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub typing_ttl_ms: u64,
 
+    /// How long after sending a message its author may edit or delete it,
+    /// in seconds (`0`: never). Unset (the default): any time. Admins may
+    /// delete any message at any time.
+    #[arg(long, env = "HIBIKI_EDIT_WINDOW_SECS")]
+    pub edit_window_secs: Option<u64>,
+
     /// Presence changes are collected for this long (milliseconds) and sent
     /// as one `presence:update` per room.
     #[arg(long, env = "HIBIKI_PRESENCE_TICK_MS", default_value_t = 250, value_parser = clap::value_parser!(u64).range(1..))]
@@ -293,6 +299,10 @@ impl Limits {
             hold: Duration::from_millis(self.order_hold_ms),
             node_ttl: Duration::from_millis(self.node_ttl_ms),
         }
+    }
+    /// The edit window (see `edit_window_secs`).
+    pub fn edit_window(&self) -> Option<Duration> {
+        self.edit_window_secs.map(Duration::from_secs)
     }
     /// The hub's clocks: typing TTL and presence tick.
     pub fn hub_timing(&self) -> crate::hub::Timing {

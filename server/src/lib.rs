@@ -154,7 +154,8 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     let node_id = config.node_id();
     let cluster = cluster(&config, &node_id, hub, streams, &db, &shutdown, &tasks)?;
     let metrics = Metrics::new(&node_id, cluster.clone());
-    let chat = Chat::new(cluster.clone(), db.clone(), metrics.clone());
+    let chat = Chat::new(cluster.clone(), db.clone(), metrics.clone())
+        .with_edit_window(config.limits.edit_window());
     let sessions = Sessions::new(db.clone(), keys.clone(), cluster);
     Ok(AppState {
         node_id: node_id.into(),

@@ -742,3 +742,67 @@ async fn a_dm_to_someone_looking_at_it_on_another_node_notifies_nobody() {
     );
     assert_eq!(notifications(&n2, &reader_token).await, vec![pushed]);
 }
+
+/// Issue 14: edits, deletions and reactions made on one node reach a
+/// member on another, and a rejoin there recovers the ones it missed.
+#[tokio::test]
+async fn edits_deletions_and_reactions_reach_every_node() {
+    use protocol::client::{ChatDelete, ChatEdit, ChatReact, RoomJoin};
+    let redis = Redis::start().await;
+    let db = temp_db("cluster-edits");
+    let n1 = node("e1", &db, &redis).await;
+    let n2 = node("e2", &db, &redis).await;
+    let (mut ana, _, _) = member(&n1, "eana", &["general"]).await;
+    let (mut bob, _, bob_token) = member(&n2, "ebob", &["general"]).await;
+    let Ack::Sent(sent) = ana.request(send("general", "across")).await else {
+        panic!("expected a sent ack")
+    };
+    let seq = sent.message.seq;
+    ana.request(ClientMsg::ChatEdit(ChatEdit {
+        room: room("general"),
+        seq,
+        text: "across nodes".into(),
+    }))
+    .await;
+    let edited = within(bob.next_event(|e| match e {
+        ServerEvent::ChatEdited(x) => Some(x.clone()),
+        _ => None,
+    }))
+    .await;
+    assert_eq!((edited.seq, edited.text.as_str()), (seq, "across nodes"));
+    ana.request(ClientMsg::ChatReact(ChatReact {
+        room: room("general"),
+        seq,
+        emoji: "🎉".into(),
+        on: true,
+    }))
+    .await;
+    let reacted = within(bob.next_event(|e| match e {
+        ServerEvent::ChatReactions(x) => Some(x.clone()),
+        _ => None,
+    }))
+    .await;
+    assert_eq!(reacted.reactions[0].users[0].name, "eana");
+    drop(bob);
+
+    // While bob is away, on the other node: a deletion.
+    ana.request(ClientMsg::ChatDelete(ChatDelete {
+        room: room("general"),
+        seq,
+    }))
+    .await;
+    let mut bob = n2.connect(&bob_token).await;
+    let Ack::RoomJoined(back) = bob
+        .request(ClientMsg::RoomJoin(RoomJoin {
+            room: room("general"),
+            since_seq: Some(seq),
+            since_rev: Some(reacted.rev),
+        }))
+        .await
+    else {
+        panic!("expected a join ack")
+    };
+    assert_eq!(back.changes.len(), 1);
+    assert!(back.changes[0].deleted && back.changes[0].text.is_empty());
+    assert_eq!(back.rev, reacted.rev + 1);
+}

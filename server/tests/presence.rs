@@ -125,6 +125,7 @@ async fn a_storm_of_joins_costs_each_member_a_few_frames() {
         let join = ClientMsg::RoomJoin(protocol::client::RoomJoin {
             room: room("general"),
             since_seq: None,
+            since_rev: None,
         });
         ids.push(c.send(join).await);
     }

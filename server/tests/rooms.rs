@@ -28,6 +28,7 @@ fn join_msg(name: &str) -> ClientMsg {
     ClientMsg::RoomJoin(RoomJoin {
         room: room(name),
         since_seq: None,
+        since_rev: None,
     })
 }
 

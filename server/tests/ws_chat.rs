@@ -214,6 +214,7 @@ fn join_since(room_name: &str, since_seq: u64) -> ClientMsg {
     ClientMsg::RoomJoin(protocol::client::RoomJoin {
         room: room(room_name),
         since_seq: Some(since_seq),
+        since_rev: None,
     })
 }
 

@@ -24,6 +24,12 @@ pub enum IconKind {
     Gear,
     /// Any other notification.
     Dot,
+    /// Edit a message.
+    Pencil,
+    /// Delete a message.
+    Trash,
+    /// Add a reaction.
+    Smile,
     /// A muted room.
     BellOff,
 }
@@ -39,6 +45,11 @@ impl IconKind {
                 "M16 12a4 4 0 1 1-8 0 4 4 0 0 1 8 0zm0 0v1.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1"
             }
             Self::Mail => "M3 6h18v12H3zM3 7l9 6 9-6",
+            Self::Pencil => "M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4",
+            Self::Trash => "M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6",
+            Self::Smile => {
+                "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM8.5 14a4 4 0 0 0 7 0M9 9.5h.01M15 9.5h.01"
+            }
             Self::Megaphone => "M3 10v4h3l7 4V6L6 10H3zM16 9a3 3 0 0 1 0 6M7 14l1 5h3l-1-4",
             Self::Gear => {
                 "M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zM12 2v3M12 19v3M4.9 4.9l2.1 2.1M17 17l2.1 2.1M2 12h3M19 12h3M4.9 19.1 7 17M17 7l2.1-2.1"

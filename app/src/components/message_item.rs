@@ -14,6 +14,9 @@ use protocol::{RequestId, RoomName, Seq};
 
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Icon, IconKind};
+use crate::components::message_changes::{
+    ChangeActions, ChangePanel, DeletedPlaceholder, EditedMarker, Panel, ReactionRow,
+};
 use crate::components::message_list::{ShowMessage, Target};
 use crate::components::rich_text::RichText;
 use crate::components::thread_panel::{replies_label, OpenThread};
@@ -54,7 +57,20 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
     let author = message.author.name.clone();
     let reply_target = use_context::<ReplyTarget>();
     let quote = message.reply_to.clone().map(|r| view! { <Quote reply=r/> });
-    let text = message.text.clone();
+    let deleted = message.deleted;
+    let text = (!deleted).then(|| message.text.clone());
+    let edited = message
+        .edited_at
+        .filter(|_| !deleted)
+        .map(|at| view! { " " <EditedMarker at/> });
+    let panel = RwSignal::new(Panel::Closed);
+    let changes = (!deleted).then(|| {
+        let m = message.clone();
+        view! {
+            <ChangePanel message=m.clone() panel/>
+            <ReactionRow room=m.room.clone() seq=m.seq reactions=m.reactions.clone()/>
+        }
+    });
     let on_reply = {
         let message = message.clone();
         move |_| {
@@ -83,6 +99,21 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
         }
     });
 
+    let actions = (!deleted).then(|| {
+        let m = message.clone();
+        view! {
+            <div class="msg__actions">
+                <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
+                    <Icon kind=IconKind::Reply/>
+                </button>
+                <button class="msg__action" type="button" aria-label="Reply in thread" title="Reply in thread" tabindex="-1" on:click=on_thread.clone()>
+                    <Icon kind=IconKind::Thread/>
+                </button>
+                <ChangeActions message=m panel/>
+            </div>
+        }
+    });
+
     view! {
         <li
             class=if starts_group { "msg msg--first" } else { "msg" }
@@ -98,19 +129,17 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                     <span class="msg__author">{author}</span>
                     " "
                     <time class="msg__time" datetime=datetime title=title>{time}</time>
+                    {edited}
                 </div>
                 {quote}
-                <RichText text/>
+                {match text {
+                    Some(text) => view! { <RichText text/> }.into_any(),
+                    None => view! { <DeletedPlaceholder/> }.into_any(),
+                }}
                 {reply_count}
+                {changes}
             </div>
-            <div class="msg__actions">
-                <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
-                    <Icon kind=IconKind::Reply/>
-                </button>
-                <button class="msg__action" type="button" aria-label="Reply in thread" title="Reply in thread" tabindex="-1" on:click=on_thread>
-                    <Icon kind=IconKind::Thread/>
-                </button>
-            </div>
+            {actions}
         </li>
     }
 }
@@ -194,7 +223,9 @@ fn Quote(reply: ReplyRef) -> impl IntoView {
         >
             <span class="msg__quote-author">{reply.author.name}</span>
             " "
-            <span class="msg__quote-text">{reply.excerpt}</span>
+            <span class="msg__quote-text" data-deleted=reply.deleted.then_some("true")>
+                {if reply.deleted { "message deleted".to_owned() } else { reply.excerpt }}
+            </span>
         </button>
     }
 }

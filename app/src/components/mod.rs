@@ -7,6 +7,7 @@ pub mod connection_status;
 pub mod icon;
 pub mod invite_picker;
 pub mod member_list;
+pub mod message_changes;
 pub mod message_item;
 pub mod message_list;
 pub mod message_search;

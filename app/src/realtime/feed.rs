@@ -113,6 +113,9 @@ mod tests {
             reply_to: None,
             ts: 1_732_358_400_000,
             reply_count: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

@@ -18,11 +18,15 @@
 //!   while disconnected (in localStorage too, shared by the user's tabs) until
 //!   they are acknowledged, and sends each room's in order, one at a time,
 //!   paced by the server's `retry_after_ms`, from the one tab that owns each.
-//! - [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`roster`], [`typing`],
+//! - Edits, deletions and reactions ([`changes`]) update the stored
+//!   messages and the quotes of them; the room's revision goes with each
+//!   rejoin (`since_rev`), which brings back the changes missed.
+//! - [`changes`], [`feed`], [`liveness`], [`outbox`], [`presence`], [`rooms`], [`roster`], [`typing`],
 //!   [`backoff`], [`request_ids`], [`requests`] and [`url`] are the pure parts,
 //!   unit-tested on the host.
 
 pub mod backoff;
+pub mod changes;
 pub mod feed;
 pub mod liveness;
 pub mod outbox;
@@ -64,7 +68,7 @@ pub fn default_room() -> RoomName {
 pub const SESSION_ENDED_KEY: &str = "hibiki.session-ended";
 
 /// How many characters of the original a reply quotes (as the server does).
-pub const EXCERPT_CHARS: usize = 140;
+pub const EXCERPT_CHARS: usize = protocol::server::EXCERPT_CHARS;
 
 /// The state of the connection, as the badge shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -178,6 +182,9 @@ pub struct RoomStore {
     pub join_error: RwSignal<Option<ErrorPayload>>,
     /// The highest `seq` a `chat:read` was sent for.
     read_sent: StoredValue<Seq>,
+    /// The room revision the held messages are at (see [`changes`]); `None`
+    /// before the first join ack.
+    rev: StoredValue<Option<protocol::Rev>>,
 }
 
 impl RoomStore {
@@ -197,6 +204,7 @@ impl RoomStore {
             loading_older: RwSignal::new(false),
             join_error: RwSignal::new(None),
             read_sent: StoredValue::new(0),
+            rev: StoredValue::new(None),
         }
     }
 
@@ -208,6 +216,17 @@ impl RoomStore {
 }
 
 impl RoomStore {
+    /// Moves the held revision after a change event `rev` to message `seq`
+    /// (see [`changes::next_rev`]).
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn note_change(&self, rev: protocol::Rev, seq: Seq) {
+        if let Some(held) = self.rev.get_value() {
+            let last = self.messages.with_untracked(|l| feed::last_seq(l));
+            self.rev
+                .set_value(Some(changes::next_rev(held, rev, seq, last)));
+        }
+    }
+
     /// Notes that `unread` messages up to `last_seq` are unread: the first of
     /// them becomes [`Self::unread_from`] unless an earlier one is already
     /// noted. Seqs have no gaps, so the first unread is `last_seq - unread + 1`.
@@ -244,6 +263,7 @@ pub fn reply_ref(message: &Message) -> ReplyRef {
         seq: message.seq,
         author: message.author.clone(),
         excerpt: message.text.chars().take(EXCERPT_CHARS).collect(),
+        deleted: message.deleted,
     }
 }
 
@@ -964,6 +984,40 @@ impl ChatClient {
         Err(SendError::Offline)
     }
 
+    /// Replaces the text of our message `seq` (`chat:edit`); the list
+    /// changes when the room's `chat:edited` comes back.
+    pub fn edit(&self, room: &RoomName, seq: Seq, text: &str) -> Result<RequestId, SendError> {
+        self.send(ClientMsg::ChatEdit(protocol::client::ChatEdit {
+            room: room.clone(),
+            seq,
+            text: text.to_owned(),
+        }))
+    }
+
+    /// Deletes message `seq` (`chat:delete`).
+    pub fn delete(&self, room: &RoomName, seq: Seq) -> Result<RequestId, SendError> {
+        self.send(ClientMsg::ChatDelete(protocol::client::ChatDelete {
+            room: room.clone(),
+            seq,
+        }))
+    }
+
+    /// Turns our reaction `emoji` to message `seq` on or off (`chat:react`).
+    pub fn react(
+        &self,
+        room: &RoomName,
+        seq: Seq,
+        emoji: &str,
+        on: bool,
+    ) -> Result<RequestId, SendError> {
+        self.send(ClientMsg::ChatReact(protocol::client::ChatReact {
+            room: room.clone(),
+            seq,
+            emoji: emoji.to_owned(),
+            on,
+        }))
+    }
+
     /// Sends `text` (trimmed; inner line breaks kept) to `room`, optionally
     /// as a reply. The message shows at once as pending.
     pub fn send_text(
@@ -1197,6 +1251,9 @@ mod tests {
             reply_to: None,
             ts: 0,
             reply_count: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         };
         let r = reply_ref(&m);
         assert_eq!((r.id, r.seq, r.excerpt.chars().count()), (m.id, 2, 140));

@@ -95,6 +95,9 @@ mod tests {
             reply_to: None,
             ts: 0,
             reply_count: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

@@ -303,6 +303,9 @@ mod tests {
             reply_to: None,
             ts: 0,
             reply_count: 0,
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         };
         RoomJoined {
             room: room("tech"),
@@ -312,6 +315,9 @@ mod tests {
             members: Vec::new(),
             unread: 0,
             reads: Vec::new(),
+            rev: 0,
+            changes: Vec::new(),
+            more_changes: false,
         }
     }
 

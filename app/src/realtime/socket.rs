@@ -53,7 +53,7 @@ use super::backoff::AfterClose;
 use super::liveness::{self, Beat, Heartbeat};
 use super::request_ids::RequestIds;
 use super::requests::{self, InFlight, OnError, Pending};
-use super::{backoff, feed, presence, rooms, roster, typing, update_if};
+use super::{backoff, changes, feed, presence, rooms, roster, typing, update_if};
 use super::{ChatClient, SendError, SocketState};
 
 /// The client's own close code for "close and retry with backoff" (the
@@ -359,9 +359,13 @@ impl Driver {
     /// Sends `room:join` with `since_seq` (also while joined: to page in
     /// missed messages).
     fn join_since(&mut self, room: RoomName, since_seq: Option<Seq>) {
+        // With the revision held, the ack brings the edits, deletions and
+        // reactions missed too.
+        let since_rev = since_seq.and(self.client.store(&room).rev.get_value());
         let join = ClientMsg::RoomJoin(RoomJoin {
             room: room.clone(),
             since_seq,
+            since_rev,
         });
         let pending = Pending::Join {
             room: room.clone(),
@@ -560,6 +564,14 @@ impl Driver {
         if since_seq.is_none() {
             store.has_more.try_set(joined.has_more);
         }
+        update_if(store.messages, |list| {
+            joined
+                .changes
+                .into_iter()
+                .fold(false, |changed, m| changes::apply_state(list, m) | changed)
+        });
+        store.rev.set_value(Some(joined.rev));
+        let more_changes = joined.more_changes;
         store
             .members
             .try_set(presence::members_from(joined.members));
@@ -598,10 +610,12 @@ impl Driver {
             });
         }
         self.attempt = 0;
-        match next_page {
-            Some(since) => self.join_since(room, Some(since)),
+        match (next_page, more_changes) {
+            (Some(since), _) => self.join_since(room, Some(since)),
+            // More changes than one ack holds: on from the new revision.
+            (None, true) => self.join_since(room, since_seq),
             // Caught up: what waited in the outbox goes out (original ids).
-            None => self.flush_outbox(&room),
+            (None, false) => self.flush_outbox(&room),
         }
     }
 
@@ -690,6 +704,25 @@ impl Driver {
                 update_if(store.members, |list| {
                     presence::apply_presence(list, p.joined, p.left)
                 });
+            }
+            ServerEvent::ChatEdited(e) => {
+                let store = self.client.store(&e.room);
+                update_if(store.messages, |l| {
+                    changes::apply_edit(l, e.seq, &e.text, e.edited_at)
+                });
+                store.note_change(e.rev, e.seq);
+            }
+            ServerEvent::ChatDeleted(d) => {
+                let store = self.client.store(&d.room);
+                update_if(store.messages, |l| changes::apply_delete(l, d.seq));
+                store.note_change(d.rev, d.seq);
+            }
+            ServerEvent::ChatReactions(r) => {
+                let store = self.client.store(&r.room);
+                update_if(store.messages, |l| {
+                    changes::apply_reactions(l, r.seq, r.reactions)
+                });
+                store.note_change(r.rev, r.seq);
             }
             ServerEvent::RoomAdded(info) => self.add_room(info),
             ServerEvent::RoomMember(m) => {

@@ -6,7 +6,10 @@
 //! [`rooms`]: listing and creating rooms, membership, DMs, finding users.
 //! [`search`]: searching messages.
 //! [`threads`]: a message and its replies.
+//! [`edits`]: editing, deleting and reacting to messages, and recovering
+//! those changes on a rejoin.
 
+mod edits;
 mod rooms;
 mod search;
 mod threads;
@@ -22,10 +25,10 @@ use protocol::client::ChatSend;
 use protocol::server::{
     HistoryPage, Message, ReadEvent, ReadMark, RoomJoined, ServerEvent, UnreadAck,
 };
-use protocol::{ErrorCode, ErrorPayload, RequestId, RoomName, Seq, User};
+use protocol::{ErrorCode, ErrorPayload, RequestId, Rev, RoomName, Seq, User};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Chat operations, with the hub and the store they combine.
 #[derive(Clone)]
@@ -41,6 +44,9 @@ pub struct Chat {
     /// serialises writers anyway (one SQLite write lock), so this adds no
     /// contention the commit did not already have.
     send_order: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>>,
+    /// How long after sending an author may edit or delete a message
+    /// (`HIBIKI_EDIT_WINDOW_SECS`); `None`: any time.
+    edit_window: Option<Duration>,
 }
 
 impl Chat {
@@ -53,7 +59,15 @@ impl Chat {
             db,
             metrics,
             send_order: Arc::default(),
+            edit_window: None,
         }
+    }
+
+    /// Limits edits and deletions by their author to `window` after
+    /// sending (`None`: any time).
+    pub fn with_edit_window(mut self, window: Option<Duration>) -> Self {
+        self.edit_window = window;
+        self
     }
 
     /// Notifications: stored and pushed by the same hub and store.
@@ -76,13 +90,15 @@ impl Chat {
 
     /// `room:join`: checks access, records membership, subscribes the
     /// connection, then returns history after `since_seq` (at most 100, page
-    /// on while `has_more`) or the latest 50.
+    /// on while `has_more`) or the latest 50, and, with `since_rev`, what
+    /// changed of the messages before (see [`edits`]).
     pub async fn join(
         &self,
         conn: ConnId,
         user: &User,
         room: &RoomName,
         since_seq: Option<Seq>,
+        since_rev: Option<Rev>,
     ) -> Result<RoomJoined, ErrorPayload> {
         let row = self.room(room).await?;
         if row.private {
@@ -140,6 +156,7 @@ impl Chat {
             .into_iter()
             .map(|(user, seq)| ReadMark { user, seq })
             .collect();
+        let recovered = self.recover_changes(&row, since_seq, since_rev).await?;
         Ok(RoomJoined {
             room: room.clone(),
             last_seq,
@@ -148,6 +165,9 @@ impl Chat {
             members: self.cluster.online_in(room, protocol::MAX_JOIN_MEMBERS),
             unread: self.db.unread(row.id, user.id).await.map_err(internal)?,
             reads,
+            rev: recovered.rev,
+            changes: recovered.changes,
+            more_changes: recovered.more,
         })
     }
 

@@ -4,7 +4,7 @@
 
 use super::backend::on_store;
 use super::{now_ms, Db, StoreError};
-use protocol::server::{Message, ReplyRef};
+use protocol::server::{excerpt, Message, ReplyRef};
 use protocol::{MessageId, RequestId, RoomName, Seq, User, UserId};
 
 /// Outcome of an append.
@@ -24,9 +24,6 @@ pub enum AppendError {
     Store(#[from] StoreError),
 }
 
-/// Longest quoted excerpt of a replied-to message, in characters.
-const EXCERPT_CHARS: usize = 140;
-
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
     id: i64,
@@ -43,13 +40,19 @@ pub(super) struct MessageRow {
     reply_text: Option<String>,
     /// Threads: how many messages reply to this one.
     reply_count: i64,
+    // Edits and deletions (storage/changes.rs).
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    reply_deleted_at: Option<i64>,
+    pub(super) rev: i64,
 }
 
 pub(super) const SELECT_MESSAGES: &str = "
     SELECT m.id, r.name AS room, m.seq, m.author_id, u.name AS author_name, m.text, m.ts,
            p.id AS reply_id, p.seq AS reply_seq, p.author_id AS reply_author_id,
            pu.name AS reply_author_name, p.text AS reply_text,
-           (SELECT COUNT(*) FROM messages c WHERE c.reply_to = m.id) AS reply_count
+           (SELECT COUNT(*) FROM messages c WHERE c.reply_to = m.id) AS reply_count,
+           m.edited_at, m.deleted_at, p.deleted_at AS reply_deleted_at, m.rev
     FROM messages m
     JOIN rooms r ON r.id = m.room_id
     JOIN users u ON u.id = m.author_id
@@ -75,6 +78,7 @@ impl MessageRow {
                         name: author_name,
                     },
                     excerpt: excerpt(&text),
+                    deleted: self.reply_deleted_at.is_some(),
                 })
             }
             _ => None,
@@ -91,17 +95,12 @@ impl MessageRow {
             reply_to,
             ts: self.ts,
             reply_count: u32::try_from(self.reply_count).unwrap_or(u32::MAX),
+            edited_at: self.edited_at,
+            deleted: self.deleted_at.is_some(),
+            // Filled in by `Db::with_reactions`.
+            reactions: Vec::new(),
         })
     }
-}
-
-fn excerpt(text: &str) -> String {
-    let mut chars = text.chars();
-    let mut out: String = chars.by_ref().take(EXCERPT_CHARS).collect();
-    if chars.next().is_some() {
-        out.push('…');
-    }
-    out
 }
 
 pub(super) fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
@@ -201,7 +200,7 @@ impl Db {
         })
     }
 
-    /// One message by id.
+    /// One message by id, without its reactions (a message just stored).
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let sql = format!("{SELECT_MESSAGES} WHERE m.id = $1");
         let row = on_store!(self, s => {
@@ -231,7 +230,7 @@ impl Db {
                 .fetch_all(s.reader())
                 .await?
         });
-        to_messages(rows)
+        self.with_reactions(room, to_messages(rows)?).await
     }
 
     /// Up to `limit` messages with seq < `before`, oldest first.
@@ -253,6 +252,6 @@ impl Db {
                 .await?
         });
         rows.reverse();
-        to_messages(rows)
+        self.with_reactions(room, to_messages(rows)?).await
     }
 }

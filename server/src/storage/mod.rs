@@ -9,6 +9,7 @@
 //! `server/migrations-pg` (PostgreSQL), the same schema step by step.
 
 mod backend;
+mod changes;
 mod messages;
 mod notifications;
 mod notify_levels;
@@ -19,6 +20,7 @@ mod settings;
 mod threads;
 mod users;
 
+pub use changes::{ChangeError, Changed, Target};
 pub use messages::{AppendError, Stored};
 pub use notifications::{NewNotification, StoredNotification};
 pub use rooms::{ReadMoved, RoomListing, RoomRow};

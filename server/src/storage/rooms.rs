@@ -13,6 +13,8 @@ pub struct RoomRow {
     pub is_dm: bool,
     pub created_by: Option<i64>,
     pub last_seq: i64,
+    /// The revision of the room's latest edit, deletion or reaction change.
+    pub last_rev: i64,
 }
 
 /// A room listed for one user.
@@ -42,7 +44,7 @@ pub struct ReadMoved {
     pub unread: u64,
 }
 
-const ROOM_COLUMNS: &str = "id, name, private, is_dm, created_by, last_seq";
+const ROOM_COLUMNS: &str = "id, name, private, is_dm, created_by, last_seq, last_rev";
 
 impl Db {
     /// Creates a room; `creator` becomes its first member.

@@ -28,7 +28,7 @@ pub(super) async fn handle(
             return None;
         }
         ClientMsg::RoomJoin(j) => chat
-            .join(conn, user, &j.room, j.since_seq)
+            .join(conn, user, &j.room, j.since_seq, j.since_rev)
             .await
             .map(Ack::RoomJoined),
         ClientMsg::RoomLeave(l) => {
@@ -46,6 +46,18 @@ pub(super) async fn handle(
             .history(conn, &h.room, h.before_seq, h.limit)
             .await
             .map(Ack::History),
+        ClientMsg::ChatEdit(e) => chat
+            .edit(conn, user, &e)
+            .await
+            .map(|message| Ack::Sent(Sent { message })),
+        ClientMsg::ChatDelete(d) => chat
+            .delete(conn, user, &d)
+            .await
+            .map(|()| Ack::Empty(Empty {})),
+        ClientMsg::ChatReact(r) => chat
+            .react(conn, user, &r)
+            .await
+            .map(|()| Ack::Empty(Empty {})),
         ClientMsg::ChatRead(r) => chat.read(user, &r.room, r.seq).await.map(Ack::Unread),
         ClientMsg::RoomInvite(i) => chat
             .invite(user, &i.room, &i.user)

@@ -434,6 +434,7 @@ impl Client {
             .request(ClientMsg::RoomJoin(RoomJoin {
                 room: room(name),
                 since_seq: None,
+                since_rev: None,
             }))
             .await
         {
@@ -482,6 +483,7 @@ impl Client {
                 .request(ClientMsg::RoomJoin(RoomJoin {
                     room: room(room_name),
                     since_seq: Some(since),
+                    since_rev: None,
                 }))
                 .await;
             let Ack::RoomJoined(page) = ack else {

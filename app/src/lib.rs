@@ -13,6 +13,8 @@
 //! - [`notifications`]: the bell, toasts and announcements (`NotificationCenter`),
 //!   fed by the realtime client's socket or, while it cannot connect, by SSE.
 //! - [`format`]: pure presentation helpers (times); [`linkify`]: links in message text;
+//!   [`autocomplete`]: the composer's `@mention` completion (pure state);
+//!   [`markdown`]: message text as a tree of Markdown nodes (rendered by `components::rich_text`);
 //!   [`paths`]: query components and the login page's `next`;
 //!   [`timeline`]: the message list's rows (author groups, day separators, unread divider).
 //! - [`drafts`]: the composer's unsent text per room; [`errors`]: errors in the user's words.
@@ -23,12 +25,14 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod autocomplete;
 pub mod components;
 pub mod dashboard;
 pub mod drafts;
 pub mod errors;
 pub mod format;
 pub mod linkify;
+pub mod markdown;
 pub mod notifications;
 pub mod pages;
 pub mod paths;

@@ -9,6 +9,13 @@
 
 use std::ops::Range;
 
+/// `@room`: notifies every member of the room (when its author may).
+pub const ROOM: &str = "room";
+/// `@here`: notifies the members online now (when its author may).
+pub const HERE: &str = "here";
+/// The mass mentions, as the names they are written with.
+pub const EVERYONE: [&str; 2] = [ROOM, HERE];
+
 /// One mention: where `@name` stands in the text, and the name as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mention<'a> {
@@ -17,7 +24,9 @@ pub struct Mention<'a> {
     pub name: &'a str,
 }
 
-fn is_name_char(c: char) -> bool {
+/// Whether `c` may be part of a mentioned name (the composer's autocomplete
+/// uses it to find the `@name` being typed).
+pub fn is_name_char(c: char) -> bool {
     c.is_alphanumeric() || matches!(c, '_' | '.' | '-')
 }
 

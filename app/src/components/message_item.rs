@@ -1,8 +1,8 @@
-//! One message of the list. Text is rendered as text nodes (escaped by
-//! Leptos, never as HTML), with `http(s)` links as `<a>` elements built as
-//! DOM nodes; CSS keeps its line breaks. A reply shows a quote of the
-//! original that jumps to it. A message with replies shows their count,
-//! which, like its *Reply in thread* action, opens the thread panel.
+//! One message of the list. Its text is Markdown, rendered as DOM nodes by
+//! [`RichText`] (never as HTML); CSS keeps its line breaks. A reply shows a
+//! quote of the original (plain text) that jumps to it. A message with
+//! replies shows their count, which, like its *Reply in thread* action,
+//! opens the thread panel.
 //!
 //! The controls inside a message (reply, quote, links) are out of the Tab
 //! order (`tabindex="-1"`) until the message itself is focused: the list is
@@ -15,13 +15,12 @@ use protocol::{RequestId, RoomName, Seq};
 use crate::components::avatar::Avatar;
 use crate::components::icon::{Icon, IconKind};
 use crate::components::message_list::{ShowMessage, Target};
+use crate::components::rich_text::RichText;
 use crate::components::thread_panel::{replies_label, OpenThread};
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
-use crate::linkify::{segments, Segment};
 use crate::pages::chat::ReplyTarget;
 use crate::realtime::outbox::{Outgoing, OutgoingState};
 use crate::realtime::use_realtime;
-use crate::state::session::use_session;
 use crate::timeline::MessageRow;
 
 /// The `id` of a message's element, the target of reply quotes.
@@ -55,7 +54,7 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
     let author = message.author.name.clone();
     let reply_target = use_context::<ReplyTarget>();
     let quote = message.reply_to.clone().map(|r| view! { <Quote reply=r/> });
-    let text = message_text(&message.text);
+    let text = message.text.clone();
     let on_reply = {
         let message = message.clone();
         move |_| {
@@ -101,7 +100,7 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                     <time class="msg__time" datetime=datetime title=title>{time}</time>
                 </div>
                 {quote}
-                <p class="msg__text">{text}</p>
+                <RichText text/>
                 {reply_count}
             </div>
             <div class="msg__actions">
@@ -164,7 +163,7 @@ pub fn OutgoingItem(item: Outgoing) -> impl IntoView {
                     <span class="msg__status" role=failed.then_some("alert")>{status}{detail}</span>
                 </div>
                 {quote}
-                <p class="msg__text">{message_text(&item.send.text)}</p>
+                <RichText text=item.send.text.clone()/>
                 {actions}
             </div>
         </li>
@@ -227,33 +226,6 @@ pub(crate) fn jump_to(seq: Seq) -> bool {
         let _ = seq;
         false
     }
-}
-
-/// Message text as text nodes, links and mentions (a mention of the
-/// signed-in user stands out more).
-pub(crate) fn message_text(text: &str) -> impl IntoView {
-    let me = use_session().me().map(|m| m.user.name.to_lowercase());
-    segments(text)
-        .into_iter()
-        .map(|segment| match segment {
-            Segment::Text(t) => t.to_owned().into_any(),
-            Segment::Mention(m) => {
-                let mine = segment
-                    .mentioned()
-                    .is_some_and(|name| me.as_deref() == Some(name.to_lowercase().as_str()));
-                view! {
-                    <span class="mention" data-me=mine.to_string()>{m.to_owned()}</span>
-                }
-                .into_any()
-            }
-            Segment::Link(url) => view! {
-                <a class="msg__link" href=url.to_owned() target="_blank" rel="noopener noreferrer" tabindex="-1">
-                    {url.to_owned()}
-                </a>
-            }
-            .into_any(),
-        })
-        .collect_view()
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod new_room;
 pub mod notification_bell;
 pub mod notify_setting;
 pub mod page_title;
+pub mod rich_text;
 pub mod sidebar;
 pub mod skip_links;
 pub mod thread_panel;

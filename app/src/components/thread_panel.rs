@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use protocol::server::Message;
 use protocol::{RoomName, Seq};
 
-use crate::components::message_item::message_text;
+use crate::components::rich_text::RichText;
 use crate::format::{hh_mm, local_date_time, local_offset_minutes};
 use crate::realtime::{feed, use_realtime};
 
@@ -244,7 +244,7 @@ fn ThreadMessage(message: Message, parent: bool) -> impl IntoView {
                     {hh_mm(message.ts, offset)}
                 </time>
             </div>
-            <p class="msg__text">{message_text(&message.text)}</p>
+            <RichText text=message.text.clone()/>
         </li>
     }
 }

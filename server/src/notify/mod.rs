@@ -17,6 +17,7 @@ use crate::hub::ConnId;
 use crate::storage::{Db, NewNotification, RoomRow, StoreError};
 use protocol::http::NotifyLevel;
 use protocol::links::message_url;
+use protocol::mentions::{EVERYONE, HERE};
 use protocol::server::{Announcement, Message, NotificationKind, ServerEvent, UnreadCount};
 use protocol::{RoomName, User, UserId};
 
@@ -158,7 +159,9 @@ impl Notifier {
     /// ([`Cluster::user_is_looking_at`]: joined and focused on it, or joined
     /// without ever sending `room:focus`); in any other room, each `@name`
     /// that names another user who can read the room is notified
-    /// (`mention`). Failures are logged, never returned: the message is sent.
+    /// (`mention`), and `@room` / `@here` notify the room's members (all of
+    /// them / those online now) when the author is an admin or the room's
+    /// creator. Failures are logged, never returned: the message is sent.
     pub async fn on_message(&self, room: &RoomRow, author: &User, message: &Message) {
         let result = if room.is_dm {
             self.dm(room, author, message).await
@@ -218,9 +221,12 @@ impl Notifier {
         author: &User,
         message: &Message,
     ) -> Result<(), StoreError> {
+        let names = protocol::mentions::mentioned_names(&message.text);
+        let everyone = self.everyone(room, &message.room, author, &names).await?;
         let mut recipients = Vec::new();
-        for name in protocol::mentions::mentioned_names(&message.text) {
-            let Some(user) = self.db.user_by_name(&name).await? else {
+        // `@room` and `@here` are never a person, whoever registered the name.
+        for name in names.iter().filter(|n| !EVERYONE.contains(&n.as_str())) {
+            let Some(user) = self.db.user_by_name(name).await? else {
                 continue;
             };
             let id = UserId(user.id);
@@ -232,12 +238,25 @@ impl Notifier {
             }
             recipients.push(id);
         }
+        let title = match everyone {
+            Some((mention, ref members)) => {
+                for id in members {
+                    if !recipients.contains(id) {
+                        recipients.push(*id);
+                    }
+                }
+                format!("{} mentioned @{mention} in #{}", author.name, message.room)
+            }
+            None => format!("{} mentioned you in #{}", author.name, message.room),
+        };
+        // A mass mention is a mention: "mentions only" hears it, muted not.
         let recipients = self.not_muted(room, recipients).await?;
+        // One notification per user, all stored in one transaction.
         self.notify(
             &recipients,
             &NewNotification {
                 kind: NotificationKind::Mention,
-                title: format!("{} mentioned you in #{}", author.name, message.room),
+                title,
                 body: excerpt(&message.text),
                 url: Some(message_url(&message.room, message.seq)),
                 progress: None,
@@ -246,6 +265,50 @@ impl Notifier {
         )
         .await
         .map(drop)
+    }
+
+    /// The members a mass mention in `names` reaches, with the mention used:
+    /// `@room` every member of the room, `@here` those online in it now (on
+    /// any node); never the author. Only an admin or the room's creator
+    /// notifies this way: anyone else's `@room` is sent as plain text.
+    async fn everyone(
+        &self,
+        room: &RoomRow,
+        name: &RoomName,
+        author: &User,
+        names: &[String],
+    ) -> Result<Option<(&'static str, Vec<UserId>)>, StoreError> {
+        // `@room` wins when both are written: it includes everyone `@here` would.
+        let Some(mention) = EVERYONE.into_iter().find(|m| names.iter().any(|n| n == m)) else {
+            return Ok(None);
+        };
+        let allowed = room.created_by == Some(author.id.0)
+            || self
+                .db
+                .user_by_id(author.id)
+                .await?
+                .is_some_and(|u| u.is_admin);
+        if !allowed {
+            return Ok(None);
+        }
+        let members: Vec<UserId> = self
+            .db
+            .members(room.id, u32::MAX)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u.id)
+            .filter(|id| *id != author.id)
+            .collect();
+        let members = if mention == HERE {
+            let online = self.cluster.online_among(name, &members);
+            members
+                .into_iter()
+                .filter(|id| online.contains(id))
+                .collect()
+        } else {
+            members
+        };
+        Ok(Some((mention, members)))
     }
 }
 

@@ -108,17 +108,19 @@ step "cargo clippy (hydrate: frontend + app/hydrate, wasm32)" \
 # server we ship.
 step "cargo test -p protocol -p server -p bench (PROPTEST_CASES=$PROPTEST_CASES)" \
   cargo test -p protocol -p server -p bench
-# The chat, resilience, notification, cluster and failover suites again, each server on
-# a fresh database of a temporary PostgreSQL cluster (server/tests/common/pg.rs).
+# The chat, resilience, notification, cluster, failover, search and thread suites
+# again, each server on a fresh database of a temporary PostgreSQL cluster
+# (server/tests/common/pg.rs).
 # Same packages as above, so the test binaries are reused, not rebuilt.
 # Skipped here: the two firehose tests (2,000 and 5,000 big messages to a
 # client that stops reading). They test socket back-pressure, not the store,
 # and take ~95 % of these suites' time (CPU-bound in the debug build): ~11 min
 # more on PostgreSQL for nothing the SQLite run does not already check.
-step "cargo test: chat, resilience, notifications, cluster, failover on PostgreSQL" \
+step "cargo test: chat, resilience, notifications, cluster, failover, search, threads on PostgreSQL" \
   env HIBIKI_TEST_STORE=postgres \
   cargo test -p protocol -p server -p bench \
-  --test ws_chat --test resilience --test notifications --test cluster --test failover -- \
+  --test ws_chat --test resilience --test notifications --test cluster --test failover \
+  --test search --test threads -- \
   --skip a_client_that_stops_reading --skip a_client_that_never_reads
 step "cargo test -p app --features ssr" \
   cargo test -p app --features ssr

@@ -44,13 +44,14 @@ pub struct Row {
 impl Row {
     /// A key that stays the same while the row renders the same, for keyed
     /// rendering: a message re-renders when it starts or stops heading a
-    /// group, a day or the unread messages.
-    pub fn key(&self) -> (Seq, bool, Option<String>, bool) {
+    /// group, a day or the unread messages, and when its reply count moves.
+    pub fn key(&self) -> (Seq, bool, Option<String>, bool, u32) {
         (
             self.item.message.seq,
             self.item.starts_group,
             self.day.clone(),
             self.unread,
+            self.item.message.reply_count,
         )
     }
 }
@@ -212,6 +213,7 @@ mod tests {
             text: "hi".into(),
             reply_to: None,
             ts: TS + minute * MINUTE,
+            reply_count: 0,
         }
     }
 

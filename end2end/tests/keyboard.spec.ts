@@ -62,10 +62,13 @@ test('skip links, and one Tab stop for the whole message list', async ({ users }
   await page.keyboard.press('Tab');
   await expect(ui.items(label(2)).getByRole('link')).toBeFocused();
   await page.keyboard.press('Tab');
-  await expect(ui.items(label(2)).getByRole('button', { name: 'Reply' })).toBeFocused();
+  await expect(ui.items(label(2)).getByRole('button', { name: 'Reply', exact: true })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(ui.items(label(2)).getByRole('button', { name: 'Reply in thread' })).toBeFocused();
   await page.keyboard.press('Tab');
   await expect(ui.composer).toBeFocused();
   // Back into the list: the active message is its Tab stop.
+  await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Shift+Tab');
@@ -88,7 +91,7 @@ test('icons are inline SVG', async ({ users }) => {
   await expect(page.locator('.topbar__toggle--rooms svg')).toHaveCount(1);
   await page.getByRole('textbox', { name: 'Message' }).fill(`icons ${uid()}`);
   await page.getByRole('textbox', { name: 'Message' }).press('Enter');
-  await expect(chat(page).log.getByRole('button', { name: 'Reply' }).first().locator('svg')).toHaveCount(1);
+  await expect(chat(page).log.getByRole('button', { name: 'Reply', exact: true }).first().locator('svg')).toHaveCount(1);
   // No pictographs or arrows left as text in the header, the list or the panel.
   const symbols = await page.evaluate(() => {
     const text = ['.topbar', '.messages', '.notif__kind']

@@ -109,7 +109,7 @@ test('reply with a quote, and the quote jumps to the original', async ({ users }
 
   const target = bob.ui.items(original);
   await target.hover();
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
   const preview = bob.page.getByRole('group', { name: 'Reply' });
   await expect(preview).toContainText(alice.name);
   await expect(preview).toContainText(original);
@@ -119,7 +119,7 @@ test('reply with a quote, and the quote jumps to the original', async ({ users }
   await preview.getByRole('button', { name: 'Cancel reply' }).click();
   await expect(preview).toHaveCount(0);
   await target.hover();
-  await target.getByRole('button', { name: 'Reply' }).click();
+  await target.getByRole('button', { name: 'Reply', exact: true }).click();
 
   const answer = `the answer ${uid()}`;
   await bob.ui.composer.fill(answer);

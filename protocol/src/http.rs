@@ -1,7 +1,7 @@
 //! JSON bodies of the HTTP API. Errors use [`crate::ErrorPayload`].
 
-use crate::ids::{RoomName, Seq, User};
-use crate::server::NotificationKind;
+use crate::ids::{RoomName, Seq, Timestamp, User};
+use crate::server::{Message, NotificationKind};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// `POST /api/auth/register` and `POST /api/auth/login`.
@@ -444,4 +444,110 @@ pub struct ClusterStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevokedSessions {
     pub sessions: usize,
+}
+
+/// `GET /api/rooms/{room}/messages/{seq}/thread` (an extension): a message
+/// and a page of its replies, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadPage {
+    pub parent: Message,
+    pub replies: Vec<Message>,
+    /// More replies follow the last one (ask again with its seq as `after_seq`).
+    pub has_more: bool,
+}
+
+/// `GET /api/search` (an extension): one page of messages matching the
+/// query, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchPage {
+    pub results: Vec<SearchResult>,
+    /// The `before` of the next (older) page; `null` on the last one.
+    pub next: Option<i64>,
+}
+
+/// One match of `GET /api/search`: where it is (open it at
+/// `/rooms/{room}#msg-{seq}`), who wrote it, and an excerpt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResult {
+    pub room: RoomName,
+    pub seq: Seq,
+    pub author: User,
+    pub text: String,
+    pub ts: Timestamp,
+    pub snippet: Snippet,
+}
+
+/// An excerpt of a message around its first match, as plain text, with
+/// the matched words marked by `marks`: `[start, end)` UTF-8 byte offsets
+/// into `text`, ascending, not overlapping, each on character boundaries.
+/// `…` stands for text cut off at either end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snippet {
+    pub text: String,
+    pub marks: Vec<(u32, u32)>,
+}
+
+impl Snippet {
+    /// The text in runs, each with whether it is a match, in order; marks
+    /// that do not fit the text (a misbehaving server) are skipped, never
+    /// a panic.
+    pub fn segments(&self) -> Vec<(&str, bool)> {
+        let mut out = Vec::new();
+        let mut at = 0usize;
+        for &(start, end) in &self.marks {
+            let (start, end) = (start as usize, end as usize);
+            if start < at || end <= start {
+                continue;
+            }
+            let (Some(before), Some(hit)) = (self.text.get(at..start), self.text.get(start..end))
+            else {
+                continue;
+            };
+            if !before.is_empty() {
+                out.push((before, false));
+            }
+            out.push((hit, true));
+            at = end;
+        }
+        if let Some(rest) = self.text.get(at..) {
+            if !rest.is_empty() {
+                out.push((rest, false));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod snippet_tests {
+    use super::Snippet;
+
+    fn snippet(text: &str, marks: &[(u32, u32)]) -> Snippet {
+        Snippet {
+            text: text.into(),
+            marks: marks.to_vec(),
+        }
+    }
+
+    #[test]
+    fn segments_alternate_plain_and_marked_text() {
+        let s = snippet("…the deploy went fine", &[(7, 13)]);
+        assert_eq!(
+            s.segments(),
+            vec![("…the ", false), ("deploy", true), (" went fine", false)]
+        );
+        let s = snippet("café café", &[(0, 5), (6, 11)]);
+        assert_eq!(
+            s.segments(),
+            vec![("café", true), (" ", false), ("café", true)]
+        );
+    }
+
+    #[test]
+    fn marks_out_of_range_or_inside_a_character_are_skipped() {
+        // 'é' is two bytes: 4 is inside it.
+        let s = snippet("café", &[(4, 5), (2, 1), (0, 99)]);
+        assert_eq!(s.segments(), vec![("café", false)]);
+        assert_eq!(snippet("", &[]).segments(), vec![]);
+    }
 }

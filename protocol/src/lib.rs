@@ -48,3 +48,8 @@ pub const MAX_MEMBER_LIST: u32 = 500;
 /// Most users one `GET /api/users` answer lists (and its default).
 pub const MAX_USER_SEARCH: u32 = 50;
 pub const DEFAULT_USER_SEARCH: u32 = 20;
+/// Most results one `GET /api/search` page lists (and its default).
+pub const MAX_SEARCH_LIMIT: u32 = 50;
+pub const DEFAULT_SEARCH_LIMIT: u32 = 20;
+/// Longest `q` of `GET /api/search`, in characters.
+pub const MAX_SEARCH_QUERY_CHARS: usize = 200;

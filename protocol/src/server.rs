@@ -14,6 +14,14 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<ReplyRef>,
     pub ts: Timestamp,
+    /// Extension (threads): how many messages reply to this one; written
+    /// only when not zero. A client counts live replies onto it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reply_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a reply shows of the message it answers.

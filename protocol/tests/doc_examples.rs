@@ -1,6 +1,8 @@
 //! Every JSON example in `docs/protocol.md` is checked against the types:
 //! ` ```json client ` and ` ```json server ` blocks must decode and re-encode to
-//! the same JSON value; ` ```json reject CODE ` blocks must be refused with CODE.
+//! the same JSON value; ` ```json reject CODE ` blocks must be refused with CODE;
+//! ` ```json http BODY ` blocks (HTTP bodies) must decode as the named type
+//! and re-encode to the same JSON value.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
 
@@ -44,6 +46,21 @@ fn same_json(a: &str, b: &str) -> bool {
     a == b
 }
 
+/// Decodes `json` as the HTTP body type named `body` and encodes it again.
+fn http_round_trip(body: &str, json: &str) -> Result<String, String> {
+    fn again<T: serde::de::DeserializeOwned + serde::Serialize>(
+        json: &str,
+    ) -> Result<String, String> {
+        let value: T = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        serde_json::to_string(&value).map_err(|e| e.to_string())
+    }
+    match body {
+        "search" => again::<protocol::http::SearchPage>(json),
+        "thread" => again::<protocol::http::ThreadPage>(json),
+        other => Err(format!("no HTTP body type named {other:?}")),
+    }
+}
+
 #[test]
 fn every_doc_example_round_trips_or_is_rejected_as_documented() {
     let examples = examples();
@@ -52,7 +69,7 @@ fn every_doc_example_round_trips_or_is_rejected_as_documented() {
         "found only {} examples",
         examples.len()
     );
-    let (mut clients, mut servers, mut rejects) = (0, 0, 0);
+    let (mut clients, mut servers, mut rejects, mut https) = (0, 0, 0, 0);
     for ex in &examples {
         let at = format!("docs/protocol.md:{}", ex.line);
         match ex.info.split_whitespace().collect::<Vec<_>>().as_slice() {
@@ -76,6 +93,15 @@ fn every_doc_example_round_trips_or_is_rejected_as_documented() {
                 );
                 servers += 1;
             }
+            ["json", "http", body] => {
+                let encoded = http_round_trip(body, &ex.body)
+                    .unwrap_or_else(|e| panic!("{at}: {body} example refused: {e}"));
+                assert!(
+                    same_json(&ex.body, &encoded),
+                    "{at}: re-encoded differs: {encoded}"
+                );
+                https += 1;
+            }
             ["json", "reject", code] => {
                 let err = ClientEnvelope::decode(&ex.body)
                     .expect_err(&format!("{at}: example should be rejected"));
@@ -86,8 +112,8 @@ fn every_doc_example_round_trips_or_is_rejected_as_documented() {
         }
     }
     assert!(
-        clients >= 10 && servers >= 15 && rejects >= 5,
-        "{clients}/{servers}/{rejects}"
+        clients >= 10 && servers >= 15 && rejects >= 5 && https >= 3,
+        "{clients}/{servers}/{rejects}/{https}"
     );
 }
 

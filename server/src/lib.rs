@@ -159,6 +159,7 @@ async fn build_state(config: Config, addr: SocketAddr) -> Result<AppState, Serve
     Ok(AppState {
         node_id: node_id.into(),
         metrics,
+        watchers: stats::Watchers::default(),
         leptos_options: leptos_options(&config, addr),
         chat,
         sessions,

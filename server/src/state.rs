@@ -52,4 +52,6 @@ pub struct AppState {
     #[from_ref(skip)]
     pub node_id: Arc<str>,
     pub metrics: Metrics,
+    /// The admins with a socket or SSE stream here (`stats::run_ticker`).
+    pub watchers: crate::stats::Watchers,
 }

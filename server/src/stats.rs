@@ -1,12 +1,20 @@
 //! This node's numbers for the live admin dashboard: one [`NodeStats`]
 //! snapshot, read from the same sources as `/metrics`; and the v1
 //! `metrics:tick`, pushed once a second to the admins' sockets and SSE
-//! streams (the dashboard's subscribers).
+//! streams on this node (the dashboard's subscribers, [`Watchers`]).
+//!
+//! The ticker does nothing while it has nobody to tell: no admin socket or
+//! stream here and no other node to share with (one node, the default).
+//! On a cluster each node keeps taking and sharing its snapshot every
+//! second (one trivial store query and one small bus message), so that a
+//! dashboard opened on any node lists every node at once.
 
 use protocol::http::{ClusterStats, NodeStats};
 use protocol::server::MetricsTick;
-use protocol::ServerEvent;
+use protocol::{ServerEvent, UserId};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use crate::metrics::resident_memory_bytes;
@@ -16,6 +24,50 @@ use crate::state::AppState;
 
 /// How often `metrics:tick` goes out.
 pub const TICK: Duration = Duration::from_secs(1);
+
+/// The admins with a socket or an SSE stream on this node: who gets
+/// `metrics:tick` here. Known when they connect (admin rights come with
+/// the session), so the ticker never asks the store who the admins are.
+#[derive(Clone, Default)]
+pub struct Watchers(Arc<Mutex<HashMap<UserId, usize>>>);
+
+/// One admin socket or stream, counted in [`Watchers`] until dropped.
+pub struct Watching {
+    watchers: Watchers,
+    user: UserId,
+}
+
+impl Watchers {
+    /// Counts one more socket or stream of admin `user` until the guard drops.
+    pub fn watch(&self, user: UserId) -> Watching {
+        *self.lock().entry(user).or_default() += 1;
+        Watching {
+            watchers: self.clone(),
+            user,
+        }
+    }
+
+    /// The admins with at least one socket or stream here.
+    pub fn users(&self) -> Vec<UserId> {
+        self.lock().keys().copied().collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<UserId, usize>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let mut counts = self.watchers.lock();
+        if let Some(n) = counts.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.user);
+            }
+        }
+    }
+}
 
 /// A snapshot of this node, now. Asks the store a trivial query.
 pub async fn snapshot(state: &AppState) -> NodeStats {
@@ -81,8 +133,10 @@ pub fn tick(
     }
 }
 
-/// Sends `metrics:tick` to every admin's sockets and `event: metrics` to
-/// their SSE streams once a second, until `stop`.
+/// Sends `metrics:tick` to the sockets of the admins watching here and
+/// `event: metrics` to their SSE streams once a second, and shares this
+/// node's numbers with the other nodes, until `stop`. Idle while there is
+/// nobody to tell (see the module's header).
 pub async fn run_ticker(state: AppState, stop: ShutdownToken) {
     let mut every = tokio::time::interval(TICK);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -90,36 +144,43 @@ pub async fn run_ticker(state: AppState, stop: ShutdownToken) {
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
-            at = every.tick() => {
-                let now = snapshot(&state).await;
-                let cluster = state.chat.cluster();
-                cluster.share_stats(&now);
-                if let Some((then, before)) = &last {
-                    let others = cluster.other_stats();
-                    let tick = tick(before, &now, at.duration_since(*then), &others);
-                    publish(&state, tick).await;
-                }
-                last = Some((at, now));
-            }
+            at = every.tick() => last = tick_once(&state, at, last.take()).await,
         }
     }
 }
 
-async fn publish(state: &AppState, tick: MetricsTick) {
-    let admins = match state.db.admin_ids().await {
-        Ok(ids) => ids,
-        Err(e) => {
-            tracing::warn!(error = %e, "metrics tick: cannot list admins");
-            return;
+/// One second of the ticker: the snapshot it took (to compute the next
+/// tick's rates from), or `None` if there was nobody to take it for.
+async fn tick_once(
+    state: &AppState,
+    at: tokio::time::Instant,
+    last: Option<(tokio::time::Instant, NodeStats)>,
+) -> Option<(tokio::time::Instant, NodeStats)> {
+    let watchers = state.watchers.users();
+    let cluster = state.chat.cluster();
+    if watchers.is_empty() && !cluster.shared() {
+        return None;
+    }
+    let now = snapshot(state).await;
+    cluster.share_stats(&now);
+    if let Some((then, before)) = &last {
+        if !watchers.is_empty() {
+            let others = cluster.other_stats();
+            let tick = tick(before, &now, at.duration_since(*then), &others);
+            publish(state, &watchers, &tick);
         }
-    };
+    }
+    Some((at, now))
+}
+
+fn publish(state: &AppState, admins: &[UserId], tick: &MetricsTick) {
     let streams = state.chat.notifier().streams();
     for admin in admins {
         state
             .chat
             .hub()
-            .send_to_user(admin, ServerEvent::MetricsTick(tick.clone()));
-        streams.send(admin, StreamEvent::Metrics(tick.clone()));
+            .send_to_user(*admin, ServerEvent::MetricsTick(tick.clone()));
+        streams.send(*admin, StreamEvent::Metrics(tick.clone()));
     }
 }
 
@@ -135,6 +196,18 @@ mod tests {
             memory_bytes: 42,
             ..NodeStats::default()
         }
+    }
+
+    #[test]
+    fn an_admin_watches_while_one_of_their_sockets_or_streams_is_open() {
+        let watchers = Watchers::default();
+        let socket = watchers.watch(UserId(1));
+        let stream = watchers.watch(UserId(1));
+        assert_eq!(watchers.users(), vec![UserId(1)]);
+        drop(socket);
+        assert_eq!(watchers.users(), vec![UserId(1)], "the stream is open");
+        drop(stream);
+        assert!(watchers.users().is_empty());
     }
 
     #[test]

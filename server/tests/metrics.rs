@@ -286,3 +286,27 @@ async fn admins_get_metrics_ticks_on_their_socket_and_stream() {
     assert_eq!(tick.connections, 2);
     server.stop().await;
 }
+
+/// The ticker sends to the admins watching on this node, known when they
+/// connect: an admin with only an SSE stream open (no socket) gets
+/// `event: metrics` too.
+#[tokio::test]
+async fn an_admin_with_only_an_sse_stream_gets_metrics() {
+    let server = TestServer::start().await;
+    let root_token = server.register("root").await; // the first account: admin
+    let mut sse = SseReader::open(&server, &root_token, None).await;
+    // Bounded: keep-alive comments would keep a stream without ticks alive.
+    let metrics = tokio::time::timeout(common::DEADLOCK_GUARD, async {
+        loop {
+            let e = sse.next().await.expect("an event");
+            if e.event == "metrics" {
+                break e;
+            }
+        }
+    })
+    .await
+    .expect("a metrics event in time");
+    let tick: MetricsTick = serde_json::from_str(&metrics.data).unwrap();
+    assert_eq!(tick.nodes, 1);
+    server.stop().await;
+}

@@ -79,17 +79,7 @@ async fn a_mention_notifies_the_mentioned_user_only() {
     assert_eq!(list(&server, &ben_token, "").await, vec![n]);
 
     // A private room: only members who can read it are notified.
-    let (status, _) = server
-        .post(
-            "/api/rooms",
-            &aiko_token,
-            &CreateRoom {
-                name: room("secret"),
-                private: true,
-            },
-        )
-        .await;
-    assert_eq!(status, 201);
+    server.create_room(&aiko_token, "secret", true).await;
     aiko.join("secret").await;
     aiko.say("secret", "@carol cannot read this").await;
     assert!(list(&server, &carol_token, "").await.is_empty());

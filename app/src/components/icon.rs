@@ -12,6 +12,8 @@ pub enum IconKind {
     Menu,
     /// Reply to a message.
     Reply,
+    /// Reply in a message's thread.
+    Thread,
     /// A mention notification.
     Mention,
     /// A direct-message notification.
@@ -32,6 +34,7 @@ impl IconKind {
         match self {
             Self::Menu => "M4 6h16M4 12h16M4 18h16",
             Self::Reply => "M10 8 5 13l5 5M5 13h9a5 5 0 0 0 5-5V6",
+            Self::Thread => "M4 4h12v9H9l-5 4zM20 8v12l-4-3h-6",
             Self::Mention => {
                 "M16 12a4 4 0 1 1-8 0 4 4 0 0 1 8 0zm0 0v1.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1"
             }
@@ -74,7 +77,7 @@ mod tests {
 
     #[test]
     fn every_icon_draws_with_path_commands_only() {
-        for kind in [Menu, Reply, Mention, Mail, Megaphone, Gear, Dot, BellOff] {
+        for kind in [Menu, Reply, Thread, Mention, Mail, Megaphone, Gear, Dot, BellOff] {
             let d = kind.path();
             assert!(d.starts_with('M'), "{kind:?} starts with a move");
             assert!(

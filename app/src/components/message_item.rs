@@ -1,6 +1,8 @@
 //! One message of the list. Its text is Markdown, rendered as DOM nodes by
 //! [`RichText`] (never as HTML); CSS keeps its line breaks. A reply shows a
-//! quote of the original (plain text) that jumps to it.
+//! quote of the original (plain text) that jumps to it. A message with
+//! replies shows their count, which, like its *Reply in thread* action,
+//! opens the thread panel.
 //!
 //! The controls inside a message (reply, quote, links) are out of the Tab
 //! order (`tabindex="-1"`) until the message itself is focused: the list is
@@ -14,6 +16,7 @@ use crate::components::avatar::Avatar;
 use crate::components::icon::{Icon, IconKind};
 use crate::components::message_list::{ShowMessage, Target};
 use crate::components::rich_text::RichText;
+use crate::components::thread_panel::{replies_label, OpenThread};
 use crate::format::{hh_mm, iso_utc, local_date_time, local_offset_minutes};
 use crate::pages::chat::ReplyTarget;
 use crate::realtime::outbox::{Outgoing, OutgoingState};
@@ -61,6 +64,25 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
         }
     };
 
+    // Threads: the reply count and "Reply in thread" open the thread panel.
+    let open_thread = use_context::<OpenThread>();
+    let on_thread = {
+        let message = message.clone();
+        move |_| {
+            if let Some(OpenThread(open)) = open_thread {
+                open.set(Some(message.clone()));
+            }
+        }
+    };
+    let reply_count = (message.reply_count > 0).then(|| {
+        let on_thread = on_thread.clone();
+        view! {
+            <button class="msg__thread" type="button" tabindex="-1" on:click=on_thread>
+                {replies_label(message.reply_count)}
+            </button>
+        }
+    });
+
     view! {
         <li
             class=if starts_group { "msg msg--first" } else { "msg" }
@@ -79,10 +101,14 @@ pub fn MessageItem(row: MessageRow) -> impl IntoView {
                 </div>
                 {quote}
                 <RichText text/>
+                {reply_count}
             </div>
             <div class="msg__actions">
                 <button class="msg__action" type="button" aria-label="Reply" title="Reply" tabindex="-1" on:click=on_reply>
                     <Icon kind=IconKind::Reply/>
+                </button>
+                <button class="msg__action" type="button" aria-label="Reply in thread" title="Reply in thread" tabindex="-1" on:click=on_thread>
+                    <Icon kind=IconKind::Thread/>
                 </button>
             </div>
         </li>

@@ -553,7 +553,8 @@ mod dom {
     /// The messages a keyboard moves between.
     const ITEMS: &str = "li.msg";
     /// The controls inside a message, in the Tab order only while it is active.
-    const CONTROLS: &str = ".msg__action, .msg__quote, .msg__link, .msg__copy, .md-pre pre";
+    const CONTROLS: &str =
+        ".msg__action, .msg__quote, .msg__link, .msg__thread, .msg__copy, .md-pre pre";
 
     fn elements(root: &web_sys::Element, selector: &str) -> Vec<web_sys::HtmlElement> {
         let Ok(list) = root.query_selector_all(selector) else {

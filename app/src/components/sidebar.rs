@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use protocol::http::NotifyLevel;
 use protocol::RoomName;
 
+use crate::components::message_search::MessageSearch;
 use crate::components::icon::{Icon, IconKind};
 use crate::components::new_room::NewRoom;
 use crate::realtime::rooms::{badge_label, badge_text, RoomEntry};
@@ -61,6 +62,7 @@ pub fn Sidebar(open: RwSignal<bool>) -> impl IntoView {
             class=move || if open.get() { "sidebar sidebar--open" } else { "sidebar" }
             aria-label="Rooms"
         >
+            <MessageSearch sidebar_open=open/>
             <div class="sidebar__head">
                 <h2 class="sidebar__title">"Rooms"</h2>
                 <NewRoom/>

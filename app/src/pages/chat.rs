@@ -21,6 +21,7 @@ use crate::components::notification_bell::NotificationBell;
 use crate::components::page_title::PageTitle;
 use crate::components::sidebar::Sidebar;
 use crate::components::skip_links::{SkipLinks, COMPOSER_ID};
+use crate::components::thread_panel::{OpenThread, ThreadPanel};
 use crate::components::toasts::{AnnouncementBanner, Toasts};
 use crate::components::typing_indicator::TypingIndicator;
 use crate::components::user_menu::UserMenu;
@@ -203,6 +204,7 @@ fn RoomView(room: RoomName, members_open: RwSignal<bool>) -> impl IntoView {
     let client = use_realtime();
     let store = client.store(&room);
     provide_context(ReplyTarget(RwSignal::new(None)));
+    provide_context(OpenThread(RwSignal::new(None)));
 
     // Read while on screen: on open, on each new message, when the tab
     // becomes visible again and once the room is joined.
@@ -244,6 +246,7 @@ fn RoomView(room: RoomName, members_open: RwSignal<bool>) -> impl IntoView {
                 </div>
             </main>
             <MemberList room=room.clone() open=members_open/>
+            <ThreadPanel room=room.clone()/>
         </Show>
     }
 }

@@ -1196,6 +1196,7 @@ mod tests {
             text: long,
             reply_to: None,
             ts: 0,
+            reply_count: 0,
         };
         let r = reply_ref(&m);
         assert_eq!((r.id, r.seq, r.excerpt.chars().count()), (m.id, 2, 140));

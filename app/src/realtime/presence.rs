@@ -94,6 +94,7 @@ mod tests {
             text: "hi".into(),
             reply_to: None,
             ts: 0,
+            reply_count: 0,
         }
     }
 

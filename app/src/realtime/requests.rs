@@ -302,6 +302,7 @@ mod tests {
             text: format!("m{seq}"),
             reply_to: None,
             ts: 0,
+            reply_count: 0,
         };
         RoomJoined {
             room: room("tech"),

@@ -4,8 +4,14 @@
 //!
 //! This file: joining, sending, history, typing and read receipts.
 //! [`rooms`]: listing and creating rooms, membership, DMs, finding users.
+//! [`search`]: searching messages.
+//! [`threads`]: a message and its replies.
 
 mod rooms;
+mod search;
+mod threads;
+
+pub use search::SearchQuery;
 
 use crate::cluster::Cluster;
 use crate::hub::{ConnId, Hub};
@@ -273,10 +279,7 @@ impl Chat {
         user: &User,
         room: &RoomName,
     ) -> Result<(Vec<Message>, bool), ErrorPayload> {
-        let row = self.room(room).await?;
-        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
-            return Err(forbidden(room));
-        }
+        let row = self.readable(user, room).await?;
         self.page_before(row.id, Seq::MAX, protocol::JOIN_HISTORY)
             .await
     }
@@ -298,6 +301,16 @@ impl Chat {
             page.remove(0);
         }
         Ok((page, more))
+    }
+
+    /// `name`'s row, if `user` may read it: any public room, a private one
+    /// (or DM) only as a member (`forbidden` otherwise).
+    async fn readable(&self, user: &User, name: &RoomName) -> Result<RoomRow, ErrorPayload> {
+        let row = self.room(name).await?;
+        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
+            return Err(forbidden(name));
+        }
+        Ok(row)
     }
 
     async fn room(&self, name: &RoomName) -> Result<RoomRow, ErrorPayload> {

@@ -285,10 +285,7 @@ impl Chat {
         before_seq: Option<Seq>,
         limit: u32,
     ) -> Result<HistoryPage, ErrorPayload> {
-        let row = self.room(room).await?;
-        if row.private && !self.db.is_member(row.id, user.id).await.map_err(internal)? {
-            return Err(forbidden(room));
-        }
+        let row = self.readable(user, room).await?;
         let (messages, has_more) = self
             .page_before(row.id, before_seq.unwrap_or(Seq::MAX), limit)
             .await?;

@@ -179,7 +179,8 @@ impl Cluster {
     pub fn bus_up(&self) -> bool {
         self.inner.bus.is_up()
     }
-    fn shared(&self) -> bool {
+    /// Whether other nodes may listen (a shared bus).
+    pub fn shared(&self) -> bool {
         self.inner.bus.is_shared()
     }
 

@@ -12,6 +12,7 @@ mod metrics;
 mod notifications;
 mod pages;
 mod rooms;
+mod search;
 mod users;
 mod ws;
 
@@ -62,8 +63,13 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/stats", get(admin::stats))
         .route("/api/rooms", get(rooms::list).post(rooms::create))
         .route("/api/rooms/{room}/messages", get(rooms::messages))
+        .route(
+            "/api/rooms/{room}/messages/{seq}/thread",
+            get(rooms::thread),
+        )
         .route("/api/rooms/{room}/notify", put(rooms::set_notify))
         .route("/api/users", get(users::search))
+        .route("/api/search", get(search::search))
         .route(
             "/api/notifications",
             get(notifications::list).post(notifications::publish),

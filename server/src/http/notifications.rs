@@ -317,6 +317,7 @@ pub(super) async fn events(
     let held = Held {
         shutdown: state.shutdown.clone(),
         _slot: slot,
+        _watching: caller.admin.then(|| state.watchers.watch(user)),
     };
     let live = stream::unfold(
         (replay, replayed, subscription, held),
@@ -354,6 +355,8 @@ pub(super) async fn events(
 struct Held {
     shutdown: ShutdownToken,
     _slot: ConnectionSlot,
+    /// An admin's stream gets the dashboard's `event: metrics` while it lives.
+    _watching: Option<crate::stats::Watching>,
 }
 
 fn notification_event(n: &Notification) -> Event {

@@ -1,4 +1,5 @@
-//! Rooms over HTTP: the caller's room list, creating a room, and history.
+//! Rooms over HTTP: the caller's room list, creating a room, history, and
+//! a message's thread.
 
 use super::body::ApiJson;
 use crate::auth::AuthUser;
@@ -8,7 +9,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use protocol::http::{CreateRoom, RoomInfo, SetNotifyLevel};
+use protocol::http::{CreateRoom, RoomInfo, SetNotifyLevel, ThreadPage};
 use protocol::server::HistoryPage;
 use protocol::{RoomName, Seq, JOIN_HISTORY, MAX_HISTORY_LIMIT};
 use serde::Deserialize;
@@ -63,18 +64,53 @@ pub(super) async fn messages(
 ) -> Result<Json<HistoryPage>, AppError> {
     let room = RoomName::parse(room).map_err(|e| AppError::invalid("room", e.to_string()))?;
     let Query(q) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(JOIN_HISTORY);
+    let limit = history_limit(q.limit)?;
+    let page = state
+        .chat
+        .page(&caller.user, &room, q.before_seq, limit)
+        .await?;
+    Ok(Json(page))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ThreadQuery {
+    after_seq: Option<Seq>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/rooms/{room}/messages/{seq}/thread?after_seq=&limit=`: the
+/// message and up to `limit` (1..=100, default 50) of its replies after
+/// `after_seq`, oldest first. Access as for history (403, 404); 404 for no
+/// message at `seq`.
+pub(super) async fn thread(
+    caller: AuthUser,
+    State(state): State<AppState>,
+    Path((room, seq)): Path<(String, String)>,
+    query: Result<Query<ThreadQuery>, QueryRejection>,
+) -> Result<Json<ThreadPage>, AppError> {
+    let room = RoomName::parse(room).map_err(|e| AppError::invalid("room", e.to_string()))?;
+    let seq: Seq = seq
+        .parse()
+        .map_err(|_| AppError::invalid("seq", "must be a message's seq (a number)"))?;
+    let Query(q) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let limit = history_limit(q.limit)?;
+    let page = state
+        .chat
+        .thread(&caller.user, &room, seq, q.after_seq, limit)
+        .await?;
+    Ok(Json(page))
+}
+
+/// A page size of history or a thread: 1..=100, default 50.
+fn history_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    let limit = limit.unwrap_or(JOIN_HISTORY);
     if limit == 0 || limit > MAX_HISTORY_LIMIT {
         return Err(AppError::invalid(
             "limit",
             format!("must be between 1 and {MAX_HISTORY_LIMIT}"),
         ));
     }
-    let page = state
-        .chat
-        .page(&caller.user, &room, q.before_seq, limit)
-        .await?;
-    Ok(Json(page))
+    Ok(limit)
 }
 
 /// `PUT /api/rooms/{room}/notify {level}`: the caller's notification level

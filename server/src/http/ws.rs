@@ -41,6 +41,8 @@ pub(super) async fn upgrade(
         metrics: state.metrics.clone(),
     };
     let tasks = state.tasks.clone();
+    // An admin's socket gets the dashboard's `metrics:tick` while it lives.
+    let watching = caller.admin.then(|| state.watchers.watch(caller.user.id));
     let hard_cap = limits.max_frame_bytes.saturating_mul(4);
     let config = tungstenite::protocol::WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -54,6 +56,7 @@ pub(super) async fn upgrade(
         move |socket| async move {
             crate::ws::run(socket, caller.user, caller.session, ctx).await;
             drop(slot);
+            drop(watching);
         },
     ))
 }

@@ -64,6 +64,12 @@ pub(crate) struct Dialect {
     /// The integer after prefix `$3` in `url`, or NULL if it is not one
     /// (PostgreSQL's cast would fail the statement; SQLite's yields 0).
     pub url_seq_after_prefix: &'static str,
+    /// The `FROM` of a message search, naming the messages `m`.
+    pub search_from: &'static str,
+    /// "Message `m` has every word of the match expression bound as `$2`"
+    /// (each word double-quoted: literal to FTS5, a one-word phrase to
+    /// `websearch_to_tsquery`). PostgreSQL: the indexed expression verbatim.
+    pub search_match: &'static str,
 }
 
 /// What must not run concurrently with itself across writers. SQLite's
@@ -109,6 +115,8 @@ impl SqliteStore {
         like_ci: "LIKE",
         id_in_json_list: "id IN (SELECT value FROM json_each($2))",
         url_seq_after_prefix: "CAST(substr(url, length($3) + 1) AS INTEGER)",
+        search_from: "messages_fts JOIN messages m ON m.id = messages_fts.rowid",
+        search_match: "messages_fts MATCH $2",
     };
 
     /// Opens (creating the file if needed) and migrates the file at `url`.
@@ -201,6 +209,8 @@ impl PgStore {
         id_in_json_list: "id IN (SELECT jsonb_array_elements_text($2::jsonb)::bigint)",
         url_seq_after_prefix: "CASE WHEN substr(url, length($3) + 1) ~ '^[0-9]{1,18}$'
              THEN CAST(substr(url, length($3) + 1) AS BIGINT) END",
+        search_from: "messages m",
+        search_match: "to_tsvector('simple', m.text) @@ websearch_to_tsquery('simple', $2)",
     };
 
     /// Connects to and migrates the database at `url`.

@@ -28,7 +28,7 @@ pub enum AppendError {
 const EXCERPT_CHARS: usize = 140;
 
 #[derive(sqlx::FromRow)]
-struct MessageRow {
+pub(super) struct MessageRow {
     id: i64,
     room: String,
     seq: i64,
@@ -41,12 +41,15 @@ struct MessageRow {
     reply_author_id: Option<i64>,
     reply_author_name: Option<String>,
     reply_text: Option<String>,
+    /// Threads: how many messages reply to this one.
+    reply_count: i64,
 }
 
-const SELECT_MESSAGES: &str = "
+pub(super) const SELECT_MESSAGES: &str = "
     SELECT m.id, r.name AS room, m.seq, m.author_id, u.name AS author_name, m.text, m.ts,
            p.id AS reply_id, p.seq AS reply_seq, p.author_id AS reply_author_id,
-           pu.name AS reply_author_name, p.text AS reply_text
+           pu.name AS reply_author_name, p.text AS reply_text,
+           (SELECT COUNT(*) FROM messages c WHERE c.reply_to = m.id) AS reply_count
     FROM messages m
     JOIN rooms r ON r.id = m.room_id
     JOIN users u ON u.id = m.author_id
@@ -54,7 +57,7 @@ const SELECT_MESSAGES: &str = "
     LEFT JOIN users pu ON pu.id = p.author_id";
 
 impl MessageRow {
-    fn into_message(self) -> Result<Message, StoreError> {
+    pub(super) fn into_message(self) -> Result<Message, StoreError> {
         let room = RoomName::parse(self.room).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let reply_to = match (
             self.reply_id,
@@ -87,6 +90,7 @@ impl MessageRow {
             text: self.text,
             reply_to,
             ts: self.ts,
+            reply_count: u32::try_from(self.reply_count).unwrap_or(u32::MAX),
         })
     }
 }
@@ -100,7 +104,7 @@ fn excerpt(text: &str) -> String {
     out
 }
 
-fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
+pub(super) fn to_messages(rows: Vec<MessageRow>) -> Result<Vec<Message>, StoreError> {
     rows.into_iter().map(MessageRow::into_message).collect()
 }
 

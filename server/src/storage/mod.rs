@@ -13,13 +13,16 @@ mod messages;
 mod notifications;
 mod notify_levels;
 mod rooms;
+mod search;
 mod sessions;
 mod settings;
+mod threads;
 mod users;
 
 pub use messages::{AppendError, Stored};
 pub use notifications::{NewNotification, StoredNotification};
 pub use rooms::{ReadMoved, RoomListing, RoomRow};
+pub use search::{SearchFilter, SearchHit};
 pub use sessions::{NewSession, SessionRow};
 pub use users::{NewUser, UserRow};
 

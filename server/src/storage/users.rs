@@ -121,16 +121,6 @@ impl Db {
             .collect())
     }
 
-    /// The admins' ids (who gets `metrics:tick`).
-    pub async fn admin_ids(&self) -> Result<Vec<UserId>, StoreError> {
-        let ids: Vec<i64> = on_store!(self, s => {
-            sqlx::query_scalar("SELECT id FROM users WHERE is_admin ORDER BY id")
-                .fetch_all(s.reader())
-                .await?
-        });
-        Ok(ids.into_iter().map(UserId).collect())
-    }
-
     /// Every user, by id.
     pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");

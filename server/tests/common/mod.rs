@@ -191,6 +191,16 @@ impl TestServer {
         (status, res.json().await.expect("a JSON body"))
     }
 
+    /// Creates room `name` as the holder of `token` (expects 201).
+    pub async fn create_room(&self, token: &str, name: &str, private: bool) {
+        let body = protocol::http::CreateRoom {
+            name: room(name),
+            private,
+        };
+        let (status, body) = self.post("/api/rooms", token, &body).await;
+        assert_eq!(status, 201, "create room {name}: {body}");
+    }
+
     /// Registers `name` and connects with its token.
     pub async fn user(&self, name: &str) -> Client {
         let token = self.register(name).await;
@@ -433,10 +443,29 @@ impl Client {
     }
 
     pub async fn say(&mut self, room_name: &str, text: &str) -> ChatMessage {
+        self.send_chat(room_name, text, None).await
+    }
+
+    /// Sends `text` to `room_name` as a reply to `parent`; the stored message.
+    pub async fn say_in_reply(
+        &mut self,
+        room_name: &str,
+        text: &str,
+        parent: &ChatMessage,
+    ) -> ChatMessage {
+        self.send_chat(room_name, text, Some(parent.id)).await
+    }
+
+    async fn send_chat(
+        &mut self,
+        room_name: &str,
+        text: &str,
+        reply_to: Option<protocol::MessageId>,
+    ) -> ChatMessage {
         let msg = ClientMsg::ChatSend(ChatSend {
             room: room(room_name),
             text: text.into(),
-            reply_to: None,
+            reply_to,
         });
         match self.request(msg).await {
             Ack::Sent(s) => s.message,

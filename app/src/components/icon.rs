@@ -77,7 +77,9 @@ mod tests {
 
     #[test]
     fn every_icon_draws_with_path_commands_only() {
-        for kind in [Menu, Reply, Thread, Mention, Mail, Megaphone, Gear, Dot, BellOff] {
+        for kind in [
+            Menu, Reply, Thread, Mention, Mail, Megaphone, Gear, Dot, BellOff,
+        ] {
             let d = kind.path();
             assert!(d.starts_with('M'), "{kind:?} starts with a move");
             assert!(

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use protocol::http::NotifyLevel;
 use protocol::RoomName;
 
-use crate::components::message_search::MessageSearch;
 use crate::components::icon::{Icon, IconKind};
+use crate::components::message_search::MessageSearch;
 use crate::components::new_room::NewRoom;
 use crate::realtime::rooms::{badge_label, badge_text, RoomEntry};
 use crate::realtime::use_realtime;

@@ -48,8 +48,14 @@ test('@mention autocomplete by keyboard and mouse; sending it notifies', async (
   await expect(composer).toHaveValue(`hi @${names[1]} `);
   await expect(combo).toHaveAttribute('aria-expanded', 'false');
 
-  // A click inserts too.
+  // Moving the caret off the word closes the list; back on it, it reopens.
   await composer.pressSequentially(`and @${tag}`);
+  await expect(combo).toHaveAttribute('aria-expanded', 'true');
+  await composer.press('Home');
+  await expect(combo).toHaveAttribute('aria-expanded', 'false');
+  await composer.press('End');
+  await expect(combo).toHaveAttribute('aria-expanded', 'true');
+  // A click inserts too.
   await options.filter({ hasText: `@${names[0]}` }).click();
   await expect(composer).toHaveValue(`hi @${names[1]} and @${names[0]} `);
 

@@ -1,7 +1,7 @@
 //! `@room` and `@here` against the real server and a real SQLite file: an
 //! admin's or the room creator's notify the room's members (all of them, or
-//! those online in the room now), each once; anyone else's are sent as text
-//! and notify nobody. The notification trigger runs before the sender's ack,
+//! those online in the room now), each once, except those who muted the
+//! room; anyone else's are sent as text and notify nobody. The notification trigger runs before the sender's ack,
 //! so after `say` returns the stored lists are final.
 
 #![allow(clippy::unwrap_used)] // test code: a panic is a failed assertion
@@ -26,12 +26,23 @@ async fn room_by_an_admin_notifies_every_member_once() {
     let (mut ben, ben_token) = server.user_token("ben").await;
     let (mut carol, carol_token) = server.user_token("carol").await;
     let dave_token = server.register("dave").await;
+    let (mut erin, erin_token) = server.user_token("erin").await;
     aiko.join("general").await;
     ben.join("general").await;
     carol.join("general").await;
-    // Carol is a member but offline.
+    erin.join("general").await;
+    // Carol is a member but offline; Erin muted the room.
     drop(carol);
+    drop(erin);
     server.wait_for_connections(2).await;
+    let (status, body) = server
+        .put(
+            "/api/rooms/general/notify",
+            &erin_token,
+            &serde_json::json!({ "level": "mute" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 
     // Named as well as reached by @room: still one notification.
     let sent = aiko.say("general", "@room standup in 5, @ben too").await;
@@ -50,6 +61,10 @@ async fn room_by_an_admin_notifies_every_member_once() {
         "not the author"
     );
     assert!(list(&server, &dave_token).await.is_empty(), "not a member");
+    assert!(
+        list(&server, &erin_token).await.is_empty(),
+        "muted the room"
+    );
     drop(ben);
     server.stop().await;
 }

@@ -294,6 +294,11 @@ pub fn Composer(room: RoomName) -> impl IntoView {
                     on:keydown=on_keydown
                     // Moving the caret may leave (or enter) an `@word`.
                     on:click=move |_| refresh()
+                    on:keyup=move |ev: KeyboardEvent| {
+                        if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                            refresh();
+                        }
+                    }
                     on:blur=move |_| {
                         completion.set(None);
                         stop_typing();

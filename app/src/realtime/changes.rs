@@ -155,6 +155,7 @@ mod tests {
                 deleted: false,
             }),
             ts: 0,
+            reply_count: 0,
             edited_at: None,
             deleted: false,
             reactions: Vec::new(),

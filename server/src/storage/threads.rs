@@ -1,5 +1,5 @@
-//! Threads: a message by its seq, and the replies to one message, oldest
-//! first. The count of replies every message carries is in
+//! Threads: the replies to one message, oldest first (the message itself:
+//! `Db::message_at`, in `changes.rs`). The count of replies every message carries is in
 //! `messages::SELECT_MESSAGES` (index `messages_by_reply`, migration 0009).
 
 use super::backend::on_store;
@@ -9,19 +9,6 @@ use protocol::server::Message;
 use protocol::{MessageId, Seq};
 
 impl Db {
-    /// The message of `room` at `seq`.
-    pub async fn message_at(&self, room: i64, seq: Seq) -> Result<Option<Message>, StoreError> {
-        let sql = format!("{SELECT_MESSAGES} WHERE m.room_id = $1 AND m.seq = $2");
-        let row = on_store!(self, s => {
-            sqlx::query_as::<_, MessageRow>(&sql)
-                .bind(room)
-                .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-                .fetch_optional(s.reader())
-                .await?
-        });
-        row.map(MessageRow::into_message).transpose()
-    }
-
     /// Up to `limit` replies to `parent` with seq > `after`, oldest first.
     pub async fn replies(
         &self,

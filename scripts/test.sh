@@ -108,19 +108,17 @@ step "cargo clippy (hydrate: frontend + app/hydrate, wasm32)" \
 # server we ship.
 step "cargo test -p protocol -p server -p bench (PROPTEST_CASES=$PROPTEST_CASES)" \
   cargo test -p protocol -p server -p bench
-# The chat, edits, resilience, notification, cluster, failover, search and
-# thread suites again, each server on a fresh database of a temporary
-# PostgreSQL cluster (server/tests/common/pg.rs).
+# The whole integration suite again, each server on a fresh database of a
+# temporary PostgreSQL cluster (server/tests/common/pg.rs); the few tests
+# that need a file of their own (restarts, the CLI) stay on SQLite.
 # Same packages as above, so the test binaries are reused, not rebuilt.
 # Skipped here: the two firehose tests (2,000 and 5,000 big messages to a
 # client that stops reading). They test socket back-pressure, not the store,
-# and take ~95 % of these suites' time (CPU-bound in the debug build): ~11 min
+# and take ~95 % of the suite's time (CPU-bound in the debug build): ~10 min
 # more on PostgreSQL for nothing the SQLite run does not already check.
-step "cargo test: chat, edits, resilience, notifications, cluster, failover, search, threads on PostgreSQL" \
+step "cargo test: the integration suite on PostgreSQL" \
   env HIBIKI_TEST_STORE=postgres \
-  cargo test -p protocol -p server -p bench \
-  --test ws_chat --test edits --test resilience --test notifications --test cluster --test failover \
-  --test search --test threads -- \
+  cargo test -p protocol -p server -p bench -- \
   --skip a_client_that_stops_reading --skip a_client_that_never_reads
 step "cargo test -p app --features ssr" \
   cargo test -p app --features ssr

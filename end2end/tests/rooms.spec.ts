@@ -43,7 +43,7 @@ test('chat in a room: typing indicator, links, seen by, presence when a tab clos
   const link = alice.ui.items(text).getByRole('link', { name: 'https://example.com/docs?q=1' });
   await expect(link).toHaveAttribute('href', 'https://example.com/docs?q=1');
   await expect(link).toHaveAttribute('target', '_blank');
-  await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
+  await expect(link).toHaveAttribute('rel', 'noopener noreferrer nofollow');
 
   // Alice has it on screen, so she has read it: Bob sees "Seen by".
   await expect(b.seenBy).toHaveText(`Seen by ${alice.name}`);

@@ -322,3 +322,37 @@ async fn a_hash_file_naming_missing_files_is_ignored() {
     assert!(html.contains("/pkg/hibiki.css"), "{html}");
     server.stop().await;
 }
+
+/// Every rule of the stylesheet is closed. An unclosed one (a merge once
+/// dropped a `}`) does not fail the build: browsers with CSS nesting read
+/// every later rule as nested inside it, so they silently stop applying.
+#[test]
+fn the_stylesheet_closes_every_rule() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../style/main.css");
+    let css = std::fs::read_to_string(&path).expect("style/main.css");
+    let mut depth = 0i64;
+    let mut in_comment = false;
+    let mut chars = css.chars().peekable();
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        match (in_comment, c) {
+            (_, '\n') => line += 1,
+            (false, '/') if chars.peek() == Some(&'*') => {
+                chars.next();
+                in_comment = true;
+            }
+            (true, '*') if chars.peek() == Some(&'/') => {
+                chars.next();
+                in_comment = false;
+            }
+            (false, '{') => depth += 1,
+            (false, '}') => depth -= 1,
+            _ => {}
+        }
+        assert!(depth >= 0, "an extra '}}' at line {line}");
+        // Hibiki's CSS nests only inside `@media` blocks: two levels.
+        assert!(depth <= 2, "a rule opened inside another at line {line}");
+    }
+    assert_eq!(depth, 0, "unclosed rules at the end");
+    assert!(!in_comment, "an unclosed comment");
+}

@@ -11,10 +11,7 @@ pub async fn post_json<B: serde::Serialize, R: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<R, ErrorPayload> {
-    let request = api_request(gloo_net::http::Request::post(path))
-        .json(body)
-        .map_err(|e| network(&e.to_string()))?;
-    fetch_json(request).await
+    send_json(gloo_net::http::Request::post(path), body).await
 }
 
 /// PUTs `body` as JSON to `path` (see [`post_json`]).
@@ -23,7 +20,15 @@ pub async fn put_json<B: serde::Serialize, R: DeserializeOwned>(
     path: &str,
     body: &B,
 ) -> Result<R, ErrorPayload> {
-    let request = api_request(gloo_net::http::Request::put(path))
+    send_json(gloo_net::http::Request::put(path), body).await
+}
+
+#[cfg(feature = "hydrate")]
+async fn send_json<B: serde::Serialize, R: DeserializeOwned>(
+    builder: gloo_net::http::RequestBuilder,
+    body: &B,
+) -> Result<R, ErrorPayload> {
+    let request = api_request(builder)
         .json(body)
         .map_err(|e| network(&e.to_string()))?;
     fetch_json(request).await

@@ -131,14 +131,9 @@ pub fn reaction_label(reaction: &Reaction) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::{MessageId, RoomName, User, UserId};
+    use protocol::{MessageId, RoomName};
 
-    fn user(id: i64, name: &str) -> User {
-        User {
-            id: UserId(id),
-            name: name.into(),
-        }
-    }
+    use crate::realtime::test_user as user;
 
     fn msg(seq: Seq, text: &str, reply_to: Option<Seq>) -> Message {
         Message {

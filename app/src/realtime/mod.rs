@@ -1207,6 +1207,15 @@ pub fn use_realtime() -> ChatClient {
     expect_context::<ChatClient>()
 }
 
+/// A user for the realtime modules' unit tests.
+#[cfg(test)]
+pub(crate) fn test_user(id: i64, name: &str) -> protocol::User {
+    protocol::User {
+        id: protocol::UserId(id),
+        name: name.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

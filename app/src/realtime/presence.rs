@@ -78,12 +78,7 @@ mod tests {
     use super::*;
     use protocol::{MessageId, RoomName};
 
-    fn user(id: i64, name: &str) -> User {
-        User {
-            id: UserId(id),
-            name: name.into(),
-        }
-    }
+    use crate::realtime::test_user as user;
 
     fn message(seq: Seq, author: User) -> Message {
         Message {

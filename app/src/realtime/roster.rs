@@ -44,12 +44,7 @@ pub fn ordered(roster: &[User], online: &[UserId]) -> Vec<(User, bool)> {
 mod tests {
     use super::*;
 
-    fn user(id: i64, name: &str) -> User {
-        User {
-            id: UserId(id),
-            name: name.into(),
-        }
-    }
+    use crate::realtime::test_user as user;
 
     #[test]
     fn changes_add_and_remove_once() {

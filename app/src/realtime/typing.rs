@@ -93,12 +93,7 @@ impl TypingThrottle {
 mod tests {
     use super::*;
 
-    fn user(id: i64, name: &str) -> User {
-        User {
-            id: UserId(id),
-            name: name.into(),
-        }
-    }
+    use crate::realtime::test_user as user;
 
     #[test]
     fn the_text_names_one_or_two_typists() {
